@@ -24,6 +24,7 @@ const char* describe(errc code) noexcept {
         case errc::cancelled: return "cancelled";
         case errc::handshake_timed_out: return "handshake timed out";
         case errc::closed: return "closed locally";
+        case errc::peer_closed: return "the peer closed the connection";
     }
     return "unknown qwire error";
 }
@@ -55,6 +56,7 @@ std::string_view to_string(errc code) noexcept {
         case errc::cancelled: return "cancelled";
         case errc::handshake_timed_out: return "handshake_timed_out";
         case errc::closed: return "closed";
+        case errc::peer_closed: return "peer_closed";
     }
     return "unknown";
 }
@@ -75,7 +77,8 @@ bool is_fatal(errc code) noexcept {
         case errc::unexpected_message:
         case errc::connection_lost:
         case errc::handshake_timed_out:
-        case errc::closed: return true;
+        case errc::closed:
+        case errc::peer_closed: return true;
         default: return false;
     }
 }
@@ -86,7 +89,8 @@ bool is_retryable(errc code) noexcept {
         case errc::backlog_full:
         case errc::connection_lost:
         case errc::timed_out:
-        case errc::handshake_timed_out: return true;
+        case errc::handshake_timed_out:
+        case errc::peer_closed: return true;
         default: return false;
     }
 }

@@ -51,6 +51,7 @@ TEST_CASE("codes are grouped by who caused them") {
     CHECK(qwire::source_of(errc::cancelled) == error_source::transport);
     CHECK(qwire::source_of(errc::handshake_timed_out) == error_source::transport);
     CHECK(qwire::source_of(errc::closed) == error_source::transport);
+    CHECK(qwire::source_of(errc::peer_closed) == error_source::transport);
 }
 
 TEST_CASE("fatal and retryable follow from the code") {
@@ -69,12 +70,14 @@ TEST_CASE("fatal and retryable follow from the code") {
     CHECK_FALSE(qwire::is_fatal(errc::cancelled));
     CHECK(qwire::is_fatal(errc::handshake_timed_out));
     CHECK(qwire::is_fatal(errc::closed));
+    CHECK(qwire::is_fatal(errc::peer_closed));
 
     CHECK(qwire::is_retryable(errc::queue_full));
     CHECK(qwire::is_retryable(errc::backlog_full));
     CHECK(qwire::is_retryable(errc::connection_lost));
     CHECK(qwire::is_retryable(errc::timed_out));
     CHECK(qwire::is_retryable(errc::handshake_timed_out));
+    CHECK(qwire::is_retryable(errc::peer_closed));
     CHECK_FALSE(qwire::is_retryable(errc::invalid_argument));
     CHECK_FALSE(qwire::is_retryable(errc::malformed_json));
     CHECK_FALSE(qwire::is_retryable(errc::cancelled));

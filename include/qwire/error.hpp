@@ -13,7 +13,7 @@
 //              connection (the core asks for a disconnect); non-fatal ones are reported and
 //              the connection goes on.
 //   transport  the connection or the clock ended a request or the session: connection_lost,
-//              timed_out, cancelled, handshake_timed_out, closed.
+//              timed_out, cancelled, handshake_timed_out, closed, peer_closed.
 //
 // `is_fatal()`: the session that produced it cannot continue. `is_retryable()`: the same
 // request may succeed if tried again later (possibly on a new connection).
@@ -43,11 +43,12 @@ enum class errc : int {
     unknown_reply_id,       ///< a reply names no pending request; it was dropped (not fatal)
 
     // Caused by the transport or by time (200..299).
-    connection_lost = 200,  ///< EOF or a transport failure; see error::cause() for the root cause
+    connection_lost = 200,  ///< a transport failure or an EOF inside a message; see error::cause()
     timed_out,              ///< the request's deadline passed with no reply (session goes on)
     cancelled,              ///< the request was cancelled locally (cancel() or close())
     handshake_timed_out,    ///< greeting or negotiation did not complete in time (fatal)
     closed,                 ///< the session was closed locally with close() (fatal)
+    peer_closed,            ///< the peer closed the connection between messages (fatal, orderly)
 };
 
 /// Every code, in declaration order (for tests and tools that list them).
@@ -56,7 +57,7 @@ inline constexpr errc all_errc[] = {
     errc::unknown_request,  errc::not_supported,      errc::frame_too_large,   errc::nesting_too_deep,
     errc::malformed_json,   errc::invalid_utf8,       errc::unexpected_message, errc::unknown_reply_id,
     errc::connection_lost,  errc::timed_out,          errc::cancelled,         errc::handshake_timed_out,
-    errc::closed,
+    errc::closed,           errc::peer_closed,
 };
 
 /// The enumerator's name, e.g. "frame_too_large"; "unknown" for a value that names no code.

@@ -1,0 +1,150 @@
+#include "qmp/wire.hpp"
+
+#include <cstdint>
+
+#include "engine/utf8.hpp"
+
+namespace qwire::qmp::wire {
+namespace {
+
+using json = nlohmann::json;
+
+tl::unexpected<error> bad(std::string detail) {
+    return tl::unexpected(error(errc::unexpected_message, std::move(detail)));
+}
+
+// An integer that fits std::int64_t (nlohmann keeps large positive numbers unsigned).
+bool is_int64(const json& v) {
+    if (v.is_number_unsigned()) return v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX);
+    return v.is_number_integer();
+}
+
+tl::expected<server_message, error> decode_greeting(json& qmp) {
+    if (!qmp.is_object()) return bad("greeting: \"QMP\" is not an object");
+    auto version = qmp.find("version");
+    auto caps = qmp.find("capabilities");
+    if (version == qmp.end() || !version->is_object()) return bad("greeting: no \"version\" object");
+    if (caps == qmp.end() || !caps->is_array()) return bad("greeting: no \"capabilities\" array");
+    greeting g;
+    for (const json& c : *caps) {
+        if (!c.is_string()) return bad("greeting: a capability is not a string");
+        g.capabilities.push_back(c.get<std::string>());
+    }
+    g.version = std::move(*version);
+    return g;
+}
+
+tl::expected<server_message, error> decode_event(json& message, json& name) {
+    if (!name.is_string()) return bad("\"event\" is not a string");
+    event e;
+    e.name = name.get<std::string>();
+    auto ts = message.find("timestamp");
+    if (ts == message.end() || !ts->is_object()) return bad("event " + e.name + " has no \"timestamp\" object");
+    auto seconds = ts->find("seconds");
+    auto micros = ts->find("microseconds");
+    if (seconds == ts->end() || micros == ts->end() || !is_int64(*seconds) || !is_int64(*micros)) {
+        return bad("event " + e.name + ": timestamp needs integer seconds and microseconds");
+    }
+    e.timestamp = {seconds->get<std::int64_t>(), micros->get<std::int64_t>()};
+    if (auto data = message.find("data"); data != message.end()) e.data = std::move(*data);
+    return e;
+}
+
+tl::expected<server_message, error> decode_reply(json& message, json* ret, json* err) {
+    server_reply r;
+    if (auto id = message.find("id"); id != message.end()) r.id = std::move(*id);
+    if (ret != nullptr) {
+        r.value = std::move(*ret);
+        return r;
+    }
+    if (!err->is_object()) return bad("\"error\" is not an object");
+    auto cls = err->find("class");
+    auto desc = err->find("desc");
+    if (cls == err->end() || !cls->is_string()) return bad("error reply without a string \"class\"");
+    if (desc == err->end() || !desc->is_string()) return bad("error reply without a string \"desc\"");
+    r.ok = false;
+    r.error_class = cls->get<std::string>();
+    r.desc = desc->get<std::string>();
+    return r;
+}
+
+// Appends `text` as a JSON string. Plain ASCII, the usual case for command names, is escaped
+// here; anything else goes through nlohmann, which replaces invalid UTF-8.
+void append_string(std::string& out, std::string_view text) {
+    constexpr char hex[] = "0123456789abcdef";
+    for (unsigned char c : text) {
+        if (c >= 0x80) {
+            out += dump(json(text));
+            return;
+        }
+    }
+    out += '"';
+    for (unsigned char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c < 0x20) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += '"';
+}
+
+}  // namespace
+
+std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string encode_command(std::string_view command, const json& arguments, bool oob, const json* id) {
+    std::string out;
+    out.reserve(command.size() + 32);
+    out += oob ? R"({"exec-oob":)" : R"({"execute":)";
+    append_string(out, command);
+    if (!arguments.is_null() && !arguments.empty()) {
+        out += R"(,"arguments":)";
+        out += dump(arguments);
+    }
+    if (id != nullptr && !id->is_null()) {
+        out += R"(,"id":)";
+        if (id->is_number_unsigned()) {
+            out += std::to_string(id->get<std::uint64_t>());
+        } else {
+            out += dump(*id);
+        }
+    }
+    out += '}';
+    return out;
+}
+
+tl::expected<json, error> parse_object(std::string_view frame) {
+    json value = json::parse(frame.begin(), frame.end(), nullptr, false);
+    if (value.is_discarded()) {
+        if (!engine::is_valid_utf8(frame)) return tl::unexpected(error(errc::invalid_utf8, "a message is not valid UTF-8"));
+        return tl::unexpected(error(errc::malformed_json, "a message is not valid JSON"));
+    }
+    if (!value.is_object()) return bad(std::string("a message is a JSON ") + value.type_name() + ", not an object");
+    return value;
+}
+
+tl::expected<server_message, error> decode_server_message(json&& message) {
+    if (auto qmp = message.find("QMP"); qmp != message.end()) return decode_greeting(*qmp);
+    if (auto name = message.find("event"); name != message.end()) return decode_event(message, *name);
+    auto ret = message.find("return");
+    auto err = message.find("error");
+    const bool has_ret = ret != message.end();
+    const bool has_err = err != message.end();
+    if (has_ret && has_err) return bad("a reply has both \"return\" and \"error\"");
+    if (has_ret || has_err) return decode_reply(message, has_ret ? &*ret : nullptr, has_err ? &*err : nullptr);
+    return bad("a message is neither a greeting, an event nor a reply");
+}
+
+}  // namespace qwire::qmp::wire
