@@ -19,6 +19,7 @@ const char* describe(errc code) noexcept {
         case errc::invalid_utf8: return "invalid UTF-8";
         case errc::unexpected_message: return "unexpected message from the peer";
         case errc::unknown_reply_id: return "reply with an unknown id";
+        case errc::command_failed: return "the command failed";
         case errc::connection_lost: return "connection lost";
         case errc::timed_out: return "timed out";
         case errc::cancelled: return "cancelled";
@@ -51,6 +52,7 @@ std::string_view to_string(errc code) noexcept {
         case errc::invalid_utf8: return "invalid_utf8";
         case errc::unexpected_message: return "unexpected_message";
         case errc::unknown_reply_id: return "unknown_reply_id";
+        case errc::command_failed: return "command_failed";
         case errc::connection_lost: return "connection_lost";
         case errc::timed_out: return "timed_out";
         case errc::cancelled: return "cancelled";
@@ -107,8 +109,15 @@ std::error_code make_error_code(errc code) noexcept {
 error::error(errc code, std::string detail, std::error_code cause)
     : code_(code), detail_(std::move(detail)), cause_(cause) {}
 
+error error::from_reply(std::string error_class, std::string desc) {
+    error e(errc::command_failed, std::move(desc));
+    e.error_class_ = std::move(error_class);
+    return e;
+}
+
 std::string error::message() const {
     std::string text = describe(code_);
+    if (!error_class_.empty()) text += ": " + error_class_;
     if (!detail_.empty()) text += ": " + detail_;
     if (cause_) text += " (cause: " + cause_.message() + ")";
     return text;

@@ -46,6 +46,7 @@ TEST_CASE("codes are grouped by who caused them") {
     CHECK(qwire::source_of(errc::invalid_utf8) == error_source::peer);
     CHECK(qwire::source_of(errc::unexpected_message) == error_source::peer);
     CHECK(qwire::source_of(errc::unknown_reply_id) == error_source::peer);
+    CHECK(qwire::source_of(errc::command_failed) == error_source::peer);
     CHECK(qwire::source_of(errc::connection_lost) == error_source::transport);
     CHECK(qwire::source_of(errc::timed_out) == error_source::transport);
     CHECK(qwire::source_of(errc::cancelled) == error_source::transport);
@@ -65,6 +66,7 @@ TEST_CASE("fatal and retryable follow from the code") {
     CHECK(qwire::is_fatal(errc::invalid_utf8));
     CHECK(qwire::is_fatal(errc::unexpected_message));
     CHECK_FALSE(qwire::is_fatal(errc::unknown_reply_id));
+    CHECK_FALSE(qwire::is_fatal(errc::command_failed));
     CHECK(qwire::is_fatal(errc::connection_lost));
     CHECK_FALSE(qwire::is_fatal(errc::timed_out));
     CHECK_FALSE(qwire::is_fatal(errc::cancelled));
@@ -101,6 +103,14 @@ TEST_CASE("an error carries its code, detail and root cause") {
     CHECK(lost.message() == "connection lost: reading the socket (cause: " +
                                 std::make_error_code(std::errc::connection_reset).message() + ")");
     CHECK(lost.is_fatal());
+
+    const auto failed = qwire::error::from_reply("CommandNotFound", "The command x has not been found");
+    CHECK(failed.code() == errc::command_failed);
+    CHECK(failed.error_class() == "CommandNotFound");
+    CHECK(failed.detail() == "The command x has not been found");
+    CHECK(failed.message() == "the command failed: CommandNotFound: The command x has not been found");
+    CHECK_FALSE(failed.is_fatal());
+    CHECK_FALSE(failed.is_retryable());
 
     CHECK(qwire::error(errc::timed_out, "x") == qwire::error(errc::timed_out, "x"));
     CHECK_FALSE(qwire::error(errc::timed_out, "x") == qwire::error(errc::timed_out, "y"));

@@ -41,6 +41,7 @@ enum class errc : int {
     invalid_utf8,           ///< a frame is not valid UTF-8 (fatal)
     unexpected_message,     ///< valid JSON or line that is not a valid protocol message (fatal)
     unknown_reply_id,       ///< a reply names no pending request; it was dropped (not fatal)
+    command_failed,         ///< the server answered a command with an error (see error_class())
 
     // Caused by the transport or by time (200..299).
     connection_lost = 200,  ///< a transport failure or an EOF inside a message; see error::cause()
@@ -56,6 +57,7 @@ inline constexpr errc all_errc[] = {
     errc::invalid_state,    errc::invalid_argument,   errc::queue_full,        errc::backlog_full,
     errc::unknown_request,  errc::not_supported,      errc::frame_too_large,   errc::nesting_too_deep,
     errc::malformed_json,   errc::invalid_utf8,       errc::unexpected_message, errc::unknown_reply_id,
+    errc::command_failed,
     errc::connection_lost,  errc::timed_out,          errc::cancelled,         errc::handshake_timed_out,
     errc::closed,           errc::peer_closed,
 };
@@ -87,10 +89,16 @@ public:
     /// transport's own error for connection_lost, empty otherwise.
     explicit error(errc code, std::string detail = {}, std::error_code cause = {});
 
+    /// An error reply from the server as an error value (errc::command_failed): for APIs that
+    /// return one result for a command, like the blocking client.
+    [[nodiscard]] static error from_reply(std::string error_class, std::string desc);
+
     [[nodiscard]] errc code() const noexcept { return code_; }
     [[nodiscard]] std::error_code error_code() const noexcept { return make_error_code(code_); }
     [[nodiscard]] const std::string& detail() const noexcept { return detail_; }
     [[nodiscard]] std::error_code cause() const noexcept { return cause_; }
+    /// For command_failed: the server's error class, e.g. "CommandNotFound"; empty otherwise.
+    [[nodiscard]] const std::string& error_class() const noexcept { return error_class_; }
     [[nodiscard]] error_source source() const noexcept { return source_of(code_); }
     [[nodiscard]] bool is_fatal() const noexcept { return qwire::is_fatal(code_); }
     [[nodiscard]] bool is_retryable() const noexcept { return qwire::is_retryable(code_); }
@@ -104,6 +112,7 @@ private:
     errc code_;
     std::string detail_;
     std::error_code cause_;
+    std::string error_class_;
 };
 
 }  // namespace qwire
