@@ -122,13 +122,14 @@ tl::expected<void, error> loop::run_once(std::optional<duration> max_wait) {
     }
     bool timer = false;
     for (int i = 0; i < n; ++i) {
-        if (events[i].data.u64 == timer_token) {
+        // epoll_event is packed on x86-64: copy its members out rather than bind references.
+        const std::uint64_t token = events[i].data.u64;
+        const std::uint32_t ready = events[i].events;
+        if (token == timer_token) {
             timer = true;
             continue;
         }
-        if (auto it = state_->by_token.find(events[i].data.u64); it != state_->by_token.end()) {
-            it->second->on_ready(events[i].events);
-        }
+        if (auto it = state_->by_token.find(token); it != state_->by_token.end()) it->second->on_ready(ready);
     }
     // Deadlines are also checked without the timer firing: a source may have moved its deadline
     // into the past while dispatching.

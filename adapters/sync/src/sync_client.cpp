@@ -90,6 +90,7 @@ const qmp::greeting& sync_client::greeting() const { return *impl_->conn->client
 bool sync_client::oob_enabled() const { return impl_->conn->client().oob_enabled(); }
 bool sync_client::is_connected() const { return !impl_->ended; }
 std::uint64_t sync_client::events_dropped() const { return impl_->dropped; }
+const std::optional<error>& sync_client::disconnect_reason() const { return impl_->ended; }
 
 tl::expected<nlohmann::json, error> sync_client::execute(std::string_view command, nlohmann::json arguments,
                                                          duration timeout) {

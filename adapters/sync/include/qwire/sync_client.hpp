@@ -50,6 +50,8 @@ public:
     /// False once the session has ended (then every call returns invalid_state).
     [[nodiscard]] bool is_connected() const;
     [[nodiscard]] std::uint64_t events_dropped() const;
+    /// Why the session ended (the disconnect reason, e.g. peer_closed after quit), once it has.
+    [[nodiscard]] const std::optional<error>& disconnect_reason() const;
 
     // Commands.
     /// Runs a command and waits for its reply: the `return` value, or an error (see above).
