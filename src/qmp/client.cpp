@@ -319,6 +319,18 @@ struct client::impl {
         return *o.now + *timeout;
     }
 
+    // What QEMU would refuse before running the command, refused here with its words.
+    tl::expected<void, error> check_schema(std::string_view command, const json& arguments, bool oob) const {
+        if (!options.schema) return {};
+        if (auto valid = options.schema->validate(command, arguments); !valid) {
+            return refuse(errc::invalid_argument, valid.error().detail());
+        }
+        if (oob && !options.schema->command(command)->allow_oob) {
+            return refuse(errc::invalid_argument, "The command " + std::string(command) + " does not support OOB");
+        }
+        return {};
+    }
+
     tl::expected<request_id, error> execute(std::string_view command, const json& arguments, exec_options o) {
         if (auto open = require_open(); !open) return tl::unexpected(open.error());
         if (command.empty()) return refuse(errc::invalid_argument, "the command name is empty");
@@ -330,6 +342,7 @@ struct client::impl {
         }
         if (o.oob && !oob) return refuse(errc::not_supported, "OOB is not enabled on this session");
         if (o.oob && !o.send_id) return refuse(errc::invalid_argument, "an OOB command needs an id");
+        if (auto checked = check_schema(command, arguments, o.oob); !checked) return tl::unexpected(checked.error());
         if (outcomes_owed >= options.max_queued_commands) {
             return refuse(errc::queue_full, std::to_string(outcomes_owed) + " requests are pending");
         }

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "engine/utf8.hpp"
+#include "qmp/schema_model.hpp"
 
 namespace qwire::qmp::wire {
 namespace {
@@ -145,6 +146,129 @@ tl::expected<server_message, error> decode_server_message(json&& message) {
     if (has_ret && has_err) return bad("a reply has both \"return\" and \"error\"");
     if (has_ret || has_err) return decode_reply(message, has_ret ? &*ret : nullptr, has_err ? &*err : nullptr);
     return bad("a message is neither a greeting, an event nor a reply");
+}
+
+// --- server side ------------------------------------------------------------------------------
+
+namespace {
+
+// QEMU's monitor writes the text and a newline, each '\n' becoming CRLF (pretty output spans
+// many lines; string values never hold a raw newline).
+std::string finish(std::string&& text) {
+    std::string out;
+    out.reserve(text.size() + 2);
+    for (char c : text) {
+        if (c == '\n') out += '\r';
+        out += c;
+    }
+    out += "\r\n";
+    return out;
+}
+
+void write_id(qemu::writer& w, const qemu::ordered_json* id) {
+    if (id == nullptr) return;
+    w.key("id");
+    w.value(*id);
+}
+
+}  // namespace
+
+// Member order below is QEMU's insertion order; the writer puts members in QDict order.
+std::string encode_greeting(const json& version, const std::vector<std::string>& capabilities,
+                            const detail::type_node* version_type, bool pretty) {
+    qemu::writer w(pretty);
+    w.begin_object();
+    w.key("QMP");
+    w.begin_object();
+    w.key("version");
+    w.value(version, version_type);
+    w.key("capabilities");
+    w.value(json(capabilities));
+    w.end_object();
+    w.end_object();
+    return finish(std::move(w.text()));
+}
+
+std::string encode_return(const json& value, const detail::type_node* type, const qemu::ordered_json* id, bool pretty) {
+    qemu::writer w(pretty);
+    w.begin_object();  // "return" (bucket 401) before "id" (486)
+    w.key("return");
+    w.value(value, type);
+    write_id(w, id);
+    w.end_object();
+    return finish(std::move(w.text()));
+}
+
+std::string encode_error(std::string_view error_class, std::string_view desc, const qemu::ordered_json* id, bool pretty) {
+    qemu::writer w(pretty);
+    w.begin_object();  // "id" (bucket 486) before "error" (489); "class" (211) before "desc" (377)
+    write_id(w, id);
+    w.key("error");
+    w.begin_object();
+    w.key("class");
+    w.string(error_class);
+    w.key("desc");
+    w.string(desc);
+    w.end_object();
+    w.end_object();
+    return finish(std::move(w.text()));
+}
+
+std::string encode_event(std::string_view name, const json& data, const timestamp& when,
+                         const detail::type_node* data_type, bool pretty) {
+    qemu::writer w(pretty);
+    w.begin_object();  // "timestamp" (bucket 26), "event" (361), "data" (505)
+    w.key("timestamp");
+    w.begin_object();  // "seconds" (5), "microseconds" (374)
+    w.key("seconds");
+    w.value(json(when.seconds));
+    w.key("microseconds");
+    w.value(json(when.microseconds));
+    w.end_object();
+    w.key("event");
+    w.string(name);
+    if (!data.is_null()) {
+        w.key("data");
+        w.value(data, data_type);
+    }
+    w.end_object();
+    return finish(std::move(w.text()));
+}
+
+bool is_oob_request(const qemu::ordered_json& request) {
+    return request.is_object() && request.contains("exec-oob") && !request.contains("execute");
+}
+
+tl::expected<client_command, request_error> decode_client_command(qemu::ordered_json&& request, bool allow_oob) {
+    if (!request.is_object()) return tl::unexpected(request_error{std::nullopt, "QMP input must be a JSON object"});
+    client_command c;
+    if (auto id = request.find("id"); id != request.end()) c.id = *id;
+    auto refuse = [&c](std::string desc) { return tl::unexpected(request_error{c.id, std::move(desc)}); };
+
+    std::vector<std::string_view> keys;
+    for (auto it = request.begin(); it != request.end(); ++it) keys.push_back(it.key());
+    std::optional<std::string_view> exec_key;
+    for (std::size_t i : qemu::qdict_order(keys)) {
+        const std::string_view key = keys[i];
+        const std::string name(key);
+        const qemu::ordered_json& value = request[name];
+        if (key == "execute" || (key == "exec-oob" && allow_oob)) {
+            if (!value.is_string()) return refuse("QMP input member '" + name + "' must be a string");
+            if (exec_key) return refuse("QMP input member '" + name + "' clashes with '" + std::string(*exec_key) + "'");
+            exec_key = key;
+        } else if (key == "arguments") {
+            if (!value.is_object()) return refuse("QMP input member 'arguments' must be an object");
+        } else if (key != "id") {
+            return refuse("QMP input member '" + name + "' is unexpected");
+        }
+    }
+    if (!exec_key) return refuse("QMP input lacks member 'execute'");
+    auto execute = request.find("execute");
+    c.oob = execute == request.end();
+    c.name = (c.oob ? request["exec-oob"] : *execute).get<std::string>();
+    auto args = request.find("arguments");
+    c.arguments = args == request.end() ? qemu::ordered_json::object() : std::move(*args);
+    return c;
 }
 
 }  // namespace qwire::qmp::wire

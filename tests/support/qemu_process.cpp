@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -154,8 +155,63 @@ std::optional<qemu_process> qemu_process::start(const qemu_options& options, std
     return q;
 }
 
+std::optional<qemu_process> qemu_process::launch(std::vector<std::string> argv, const std::string& socket_name,
+                                                 std::string& why_not) {
+    qemu_process q;
+    q.dir_.emplace();
+    q.socket_ = q.dir_->file(socket_name);
+    for (auto& a : argv) {
+        for (auto at = a.find("@DIR@"); at != std::string::npos; at = a.find("@DIR@")) a.replace(at, 5, q.dir_->path());
+    }
+    q.process_.emplace(child_process::spawn(argv, q.dir_->file("peer.log")));
+    if (!wait_for_socket(q.socket_, *q.process_, std::chrono::seconds(20))) {
+        why_not = argv[0] + " did not open " + q.socket_ + ": " + q.log();
+        return std::nullopt;
+    }
+    return q;
+}
+
+std::optional<qemu_process> qemu_process::start_qtest(bool running, std::string& why_not) {
+    why_not.clear();
+    const auto program = find_program("qemu-system-x86_64");
+    if (!program) return std::nullopt;
+    std::vector<std::string> argv = {*program, "-machine", "pc", "-m", "64", "-nodefaults", "-display", "none",
+                                     "-no-user-config", "-qtest", "unix:@DIR@/qtest.sock,server=on,wait=off"};
+    if (!running) argv.push_back("-S");
+    return launch(std::move(argv), "qtest.sock", why_not);
+}
+
+std::optional<qemu_process> qemu_process::start_qemu_ga(std::string& why_not) {
+    why_not.clear();
+    const auto program = find_program("qemu-ga");
+    if (!program) return std::nullopt;
+    // Block every command the agent knows except the read-only ones: it runs on this machine.
+    const std::vector<std::string> allowed = {"guest-sync-delimited", "guest-sync",          "guest-ping",
+                                              "guest-info",           "guest-get-time",      "guest-get-host-name",
+                                              "guest-get-osinfo",     "guest-get-timezone"};
+    temp_dir listing;
+    std::string blocked;
+    {
+        child_process lister = child_process::spawn({*program, "-b", "?"}, listing.file("list"));
+        lister.wait_exit(std::chrono::seconds(10));
+        std::ifstream in(listing.file("list"));
+        for (std::string name; in >> name;) {
+            if (std::find(allowed.begin(), allowed.end(), name) == allowed.end() && name.starts_with("guest-")) {
+                blocked += (blocked.empty() ? "" : ",") + name;
+            }
+        }
+    }
+    if (blocked.find("guest-shutdown") == std::string::npos || blocked.find("guest-exec") == std::string::npos) {
+        why_not = "could not list qemu-ga's commands to block them";
+        return std::nullopt;
+    }
+    return launch({*program, "-m", "unix-listen", "-p", "@DIR@/qga.sock", "-t", "@DIR@", "-f", "@DIR@/qga.pid", "-b",
+                   blocked},
+                  "qga.sock", why_not);
+}
+
 std::string qemu_process::log() const {
-    std::ifstream in(dir_->file("qemu.log"));
+    std::ifstream in(dir_->file(std::filesystem::exists(dir_->file("peer.log")) ? "peer.log" : "qemu.log"));
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();

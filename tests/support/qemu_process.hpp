@@ -60,12 +60,19 @@ struct qemu_options {
     std::vector<std::string> extra_args;
 };
 
-/// qemu-system-x86_64 with one QMP monitor on a Unix socket.
+/// qemu-system-x86_64 with one QMP monitor (or qtest) on a Unix socket, or qemu-ga.
 class qemu_process {
 public:
     /// Starts QEMU and (in server mode) waits for its socket; the error text says why not,
-    /// with QEMU's own output. An empty optional error means QEMU is not installed.
+    /// with QEMU's own output. An empty error text means QEMU is not installed.
     static std::optional<qemu_process> start(const qemu_options& options, std::string& why_not);
+    /// QEMU with `-qtest unix:SOCK,server=on,wait=off` and a pc machine: stopped (-S) unless
+    /// `running`, when SeaBIOS runs under TCG and the PIT ticks.
+    static std::optional<qemu_process> start_qtest(bool running, std::string& why_not);
+    /// qemu-ga listening on a Unix socket, with every command blocked (-b) except the read-only
+    /// ones: guest-sync-delimited, guest-sync, guest-ping, guest-info, guest-get-time,
+    /// guest-get-host-name, guest-get-osinfo, guest-get-timezone. It runs on this machine.
+    static std::optional<qemu_process> start_qemu_ga(std::string& why_not);
 
     [[nodiscard]] const std::string& socket_path() const { return socket_; }
     [[nodiscard]] const temp_dir& dir() const { return *dir_; }
@@ -74,6 +81,8 @@ public:
 
 private:
     qemu_process() = default;
+    static std::optional<qemu_process> launch(std::vector<std::string> argv, const std::string& socket_name,
+                                              std::string& why_not);
     std::optional<temp_dir> dir_;  // declared first: destroyed after the process is reaped
     std::string socket_;
     std::optional<child_process> process_;

@@ -13,3 +13,13 @@
         if (var##_why_not.empty()) QWIRE_SKIP("qemu-system-x86_64 is not installed");  \
         FAIL(var##_why_not);                                                           \
     }
+
+/// Declares `var`, a running peer started by `expr` (a qemu_process::start_* call that takes a
+/// `std::string& why_not` named var##_why_not), skipping or failing like QWIRE_START_QEMU.
+#define QWIRE_START_PEER(var, program, expr)                                         \
+    std::string var##_why_not;                                                       \
+    auto var = (expr);                                                               \
+    if (!var) {                                                                      \
+        if (var##_why_not.empty()) QWIRE_SKIP(program " is not installed");          \
+        FAIL(var##_why_not);                                                         \
+    }

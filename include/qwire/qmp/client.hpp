@@ -52,6 +52,7 @@
 
 #include "qwire/error.hpp"
 #include "qwire/qmp/events.hpp"
+#include "qwire/qmp/schema.hpp"
 #include "qwire/session.hpp"
 #include "qwire/time.hpp"
 
@@ -69,6 +70,9 @@ struct client_options {
     bool enable_oob = true;                           ///< ask for OOB when the server offers it
     std::optional<time_point> handshake_deadline;     ///< greeting and negotiation must end by then
     std::optional<duration> command_timeout;          ///< default for execute(); needs exec_options::now
+    /// When set, execute() checks each command against it as QEMU would (command known,
+    /// arguments, allow-oob) and refuses, with QEMU's wording, what QEMU would refuse.
+    std::shared_ptr<const qmp::schema> schema;
     /// Sees every message received (after framing) and sent, for logging. It runs inside
     /// receive() and execute(): it must not call back into the client.
     std::function<void(direction, std::string_view)> observer;
@@ -128,8 +132,9 @@ public:
     /// Queues a command; returns its id. Errors, with the state unchanged:
     ///   invalid_state     closing or closed: the session is over; make a new client.
     ///                     Also an OOB command before ready: wait for the ready event.
-    ///   invalid_argument  empty command, arguments not an object, id already in use, or a
-    ///                     timeout with no exec_options::now: fix the call.
+    ///   invalid_argument  empty command, arguments not an object, id already in use, a
+    ///                     timeout with no exec_options::now, or (with client_options::schema)
+    ///                     a command QEMU would refuse, QEMU's text in the detail: fix the call.
     ///   not_supported     OOB requested but not enabled on this session: send it in-band.
     ///   queue_full        max_queued_commands requests are pending: wait for outcomes.
     ///   backlog_full      max_output_bytes are unwritten: write output, then retry.
