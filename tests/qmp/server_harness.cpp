@@ -60,18 +60,6 @@ void answer_at_once(qmp::server& server, const qmp::command& c) {
     REQUIRE(server.reply(c.id, c.name == "query-status" ? running_status() : nlohmann::json::object()));
 }
 
-std::shared_ptr<const qmp::schema> corpus_schema() {
-    auto text = corpus_file("qmp/07_query_qmp_schema.s2c");
-    if (!text) return nullptr;
-    // The third line is the reply: greeting, capabilities reply, schema.
-    std::size_t begin = 0;
-    for (int line = 0; line < 2; ++line) begin = text->find("\r\n", begin) + 2;
-    const std::size_t end = text->find("\r\n", begin);
-    auto loaded = qmp::schema::parse(std::string_view(*text).substr(begin, end - begin));
-    REQUIRE(loaded);
-    return std::make_shared<const qmp::schema>(std::move(*loaded));
-}
-
 void serve(qmp::server& server, const responder& respond, std::vector<std::string>& log) {
     while (auto e = server.next_event()) {
         log.push_back(describe(*e));

@@ -31,10 +31,6 @@ void answer_at_once(qmp::server& server, const qmp::command& c);
 /// `{"status": "running", "singlestep": false, "running": true}`.
 nlohmann::json running_status();
 
-/// The schema QEMU 7.2 (-machine none) returned in the corpus (07_query_qmp_schema), or null
-/// when the corpus is missing.
-std::shared_ptr<const qmp::schema> corpus_schema();
-
 /// Pulls the server's events, describing each into `log` and passing commands to `respond`,
 /// until none is left (answers can let the server read more input, hence more events).
 void serve(qmp::server& server, const responder& respond, std::vector<std::string>& log);

@@ -18,6 +18,23 @@ std::optional<std::string> corpus_file(const std::string& relative) {
     return read_file(path.string());
 }
 
+std::optional<std::string> corpus_schema_reply() {
+    auto text = corpus_file("qmp/07_query_qmp_schema.s2c");
+    if (!text) return std::nullopt;
+    // The third line is the reply: greeting, capabilities reply, schema.
+    std::size_t begin = 0;
+    for (int line = 0; line < 2; ++line) begin = text->find("\r\n", begin) + 2;
+    return text->substr(begin, text->find("\r\n", begin) - begin);
+}
+
+std::shared_ptr<const qmp::schema> corpus_schema() {
+    auto reply = corpus_schema_reply();
+    if (!reply) return nullptr;
+    auto loaded = qmp::schema::parse(*reply);
+    REQUIRE(loaded);
+    return std::make_shared<const qmp::schema>(std::move(*loaded));
+}
+
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     INFO("reading " << path);

@@ -4,12 +4,15 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <catch2/catch.hpp>
+
+#include "qwire/qmp/schema.hpp"
 
 namespace qwire::test {
 
@@ -28,6 +31,13 @@ std::string corpus_dir();
 
 /// Bytes of a corpus file, e.g. "qmp/01_greeting.s2c"; nullopt when the corpus is missing.
 std::optional<std::string> corpus_file(const std::string& relative);
+
+/// The query-qmp-schema reply QEMU 7.2 (-machine none) sent in the corpus
+/// (qmp/07_query_qmp_schema), as the line it sent; nullopt when the corpus is missing.
+std::optional<std::string> corpus_schema_reply();
+
+/// That reply as a schema, or null when the corpus is missing.
+std::shared_ptr<const qmp::schema> corpus_schema();
 
 /// Reads a whole file; fails the test if it cannot.
 std::string read_file(const std::string& path);

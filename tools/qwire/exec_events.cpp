@@ -1,0 +1,84 @@
+// `qwire exec` and `qwire events`: one command, or a stream of events, through the blocking
+// clients (sync_client, sync_qga). See commands.hpp for the exit statuses.
+#include <chrono>
+#include <iostream>
+#include <set>
+
+#include "command_line.hpp"
+#include "commands.hpp"
+#include "qwire/sync_client.hpp"
+#include "qwire/sync_qga.hpp"
+
+namespace qwire::tool {
+
+namespace {
+
+using nlohmann::json;
+
+duration seconds(double s) { return std::chrono::duration_cast<duration>(std::chrono::duration<double>(s)); }
+
+/// An error ending a call: QEMU's error reply (status 1) or anything else (status 2).
+int report(const std::string& socket, const error& e) {
+    if (e.code() == errc::command_failed) {
+        std::cerr << e.error_class() << ": " << e.detail() << '\n';
+        return exit_error_reply;
+    }
+    return fail(exit_connection, socket + ": " + e.message());
+}
+
+int print_result(const tl::expected<json, error>& result, const exec_settings& s) {
+    if (!result) return report(s.socket, result.error());
+    std::cout << (s.pretty ? pretty(*result, use_colour(colour_mode::automatic, 1)) : compact(*result)) << std::endl;
+    return exit_ok;
+}
+
+}  // namespace
+
+int fail(int status, const std::string& text) {
+    std::cerr << "qwire: " << text << std::endl;
+    return status;
+}
+
+int run_exec(const exec_settings& s) {
+    auto command = parse_command_words(s.words);
+    if (!command) return fail(exit_usage, command.error());
+    const auto deadline = clock::now() + seconds(s.timeout_s);
+    const auto left = [&] { return std::max(duration::zero(), deadline - clock::now()); };
+    if (s.qga) {
+        auto agent = sync_qga::connect(s.socket, left());
+        if (!agent) return report(s.socket, agent.error());
+        return print_result(agent->execute(command->name, command->arguments, left()), s);
+    }
+    auto qemu = sync_client::connect(s.socket, left());
+    if (!qemu) return report(s.socket, qemu.error());
+    qmp::exec_options options;
+    options.oob = s.oob || command->oob;
+    options.id = command->id;
+    return print_result(qemu->execute(command->name, command->arguments, std::move(options), left()), s);
+}
+
+int run_events(const events_settings& s) {
+    const std::set<std::string> wanted(s.filter.begin(), s.filter.end());
+    const auto deadline = s.timeout_s ? std::optional(clock::now() + seconds(*s.timeout_s)) : std::nullopt;
+    // With no --timeout, wait in slices of an hour: the session ends when QEMU goes.
+    const auto left = [&] { return deadline ? std::max(duration::zero(), *deadline - clock::now()) : duration(std::chrono::hours(1)); };
+    auto qemu = sync_client::connect(s.socket, std::min<duration>(left(), std::chrono::seconds(10)));
+    if (!qemu) return report(s.socket, qemu.error());
+    unsigned printed = 0;
+    while (!s.count || printed < *s.count) {
+        auto e = qemu->wait_event("", left());
+        if (!e) {
+            const bool ended_by_qemu = !qemu->is_connected() && qemu->disconnect_reason() &&
+                                       qemu->disconnect_reason()->code() == errc::peer_closed;
+            if (e.error().code() == errc::timed_out && (!deadline || left() > duration::zero())) continue;
+            if (e.error().code() == errc::timed_out || ended_by_qemu) break;
+            return report(s.socket, e.error());
+        }
+        if (!wanted.empty() && !wanted.contains(e->name)) continue;
+        std::cout << compact(event_json(*e)) << std::endl;
+        ++printed;
+    }
+    return s.count && printed < *s.count ? exit_error_reply : exit_ok;
+}
+
+}  // namespace qwire::tool

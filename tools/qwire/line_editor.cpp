@@ -1,0 +1,122 @@
+// The shell's input through libedit; see line_editor.hpp.
+#include "line_editor.hpp"
+
+#include <editline/readline.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <vector>
+
+namespace qwire::tool {
+
+namespace {
+
+line_editor* active = nullptr;       // libedit's callbacks are plain functions
+std::vector<std::string> candidates;  // of the completion in progress
+
+void make_parent_folder(const std::string& file) {
+    std::error_code ignored;  // without a folder, history is just not saved
+    const auto parent = std::filesystem::path(file).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
+}
+
+}  // namespace
+
+line_editor::line_editor(std::string prompt, std::string history_file, const completer& complete, line_handler on_line)
+    : prompt_(std::move(prompt)), history_file_(std::move(history_file)), complete_(complete), on_line_(std::move(on_line)) {
+    interactive_ = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
+    if (!interactive_) return;
+    active = this;
+    rl_readline_name = "qwire";
+    rl_attempted_completion_function = complete_trampoline;
+    static char breaks[] = " \t";
+    rl_completer_word_break_characters = breaks;
+    using_history();
+    stifle_history(1000);
+    if (!history_file_.empty()) {
+        make_parent_folder(history_file_);
+        read_history(history_file_.c_str());
+    }
+    rl_callback_handler_install(prompt_.c_str(), line_trampoline);
+    installed_ = true;
+}
+
+line_editor::~line_editor() {
+    stop();
+    if (active == this) active = nullptr;
+}
+
+void line_editor::stop() {
+    if (installed_) {
+        rl_callback_handler_remove();
+        installed_ = false;
+    }
+    on_line_ = nullptr;
+}
+
+void line_editor::on_input() {
+    if (!on_line_) return;
+    if (interactive_) return rl_callback_read_char();
+    char buf[4096];
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+        auto handler = on_line_;
+        if (!pending_.empty()) handler(std::exchange(pending_, {}));
+        if (on_line_) handler(std::nullopt);
+        return;
+    }
+    pending_.append(buf, static_cast<std::size_t>(n));
+    for (auto nl = pending_.find('\n'); nl != std::string::npos && on_line_; nl = pending_.find('\n')) {
+        std::string line = pending_.substr(0, nl);
+        pending_.erase(0, nl + 1);
+        on_line_(std::move(line));
+    }
+}
+
+void line_editor::print(std::string_view text) {
+    if (!interactive_ || !installed_) {
+        std::cout << text << std::endl;
+        return;
+    }
+    // Clear the prompt line, print, then let libedit draw the prompt and the partial line again.
+    std::cout << "\r\033[K" << text << std::endl;
+    rl_forced_update_display();
+}
+
+void line_editor::line_trampoline(char* line) {
+    if (!active || !active->on_line_) return std::free(line);
+    std::optional<std::string> text;
+    if (line) {
+        text = line;
+        std::free(line);
+        if (!text->empty()) {
+            add_history(text->c_str());
+            if (!active->history_file_.empty()) write_history(active->history_file_.c_str());
+        }
+    }
+    auto handler = active->on_line_;  // the handler may stop() the editor
+    handler(std::move(text));
+}
+
+char* line_editor::candidate(const char*, int state) {
+    const auto i = static_cast<std::size_t>(state);
+    return i < candidates.size() ? ::strdup(candidates[i].c_str()) : nullptr;
+}
+
+char** line_editor::complete_trampoline(const char* text, int start, int) {
+    rl_attempted_completion_over = 1;  // never fall back to file names
+    if (!active) return nullptr;
+    candidates = active->complete_.complete(std::string(rl_line_buffer, static_cast<std::size_t>(start)) + text);
+    const bool more_to_type = candidates.size() == 1 && (candidates[0].back() == '=' || candidates[0].back() == '.');
+    rl_completion_append_character = more_to_type ? '\0' : ' ';
+    return rl_completion_matches(text, candidate);
+}
+
+}  // namespace qwire::tool
