@@ -144,7 +144,10 @@ std::optional<qemu_process> qemu_process::start(const qemu_options& options, std
     }
     argv.insert(argv.end(), {"-chardev", "socket,id=mon,path=" + q.socket_ + (options.server ? ",server=on,wait=off" : ""),
                              "-mon", "chardev=mon,mode=control"});
-    argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
+    for (auto a : options.extra_args) {
+        for (auto at = a.find("@DIR@"); at != std::string::npos; at = a.find("@DIR@")) a.replace(at, 5, q.dir_->path());
+        argv.push_back(std::move(a));
+    }
     q.process_.emplace(child_process::spawn(argv, q.dir_->file("qemu.log")));
     // Probing the socket in server mode would take QEMU's only client slot only briefly: the
     // probe connection closes at once and QEMU goes back to listening.

@@ -57,7 +57,7 @@ struct qemu_options {
     bool guest = false;                    ///< -machine pc -accel tcg -S -m 64, for events
     bool server = true;                    ///< QMP socket with server=on,wait=off; false: QEMU dials it
     std::string socket_path;               ///< default: qmp.sock in the private folder
-    std::vector<std::string> extra_args;
+    std::vector<std::string> extra_args;   ///< "@DIR@" is replaced by the private folder
 };
 
 /// qemu-system-x86_64 with one QMP monitor (or qtest) on a Unix socket, or qemu-ga.

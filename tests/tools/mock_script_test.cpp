@@ -36,8 +36,10 @@ TEST_CASE("rules match by name and by the arguments they name, first match wins"
 }
 
 TEST_CASE("the greeting can be scripted") {
-    auto s = mock_script::from_json(json::parse(R"({"version": {"qemu": {"major": 9}}, "capabilities": []})"));
+    auto s = mock_script::from_json(json::parse(R"({"version": {"qemu": {"major": 9}}, "capabilities": [],
+                                                    "events": [{"event": "RESUME"}]})"));
     REQUIRE(s);
+    CHECK(s->events_on_ready() == std::vector<qwire::tool::mock_event>{{"RESUME", nullptr}});
     CHECK(s->version() == json::parse(R"({"qemu": {"major": 9}})"));
     CHECK(s->capabilities() == std::vector<std::string>{});
 }
@@ -53,6 +55,7 @@ TEST_CASE("every mistake in a script is named") {
     CHECK(error_of(R"({"version": 7})") == "\"version\" must be an object");
     CHECK(error_of(R"({"capabilities": [1]})") == "\"capabilities\" must be a list of strings");
     CHECK(error_of(R"({"replies": {}})") == "\"replies\" must be a list");
+    CHECK(error_of(R"({"events": [{"event": 1}]})") == "\"events\": each event needs a string \"event\"");
     CHECK(error_of(R"({"replies": [{"return": {}}]})") == "reply 1 needs a string \"execute\"");
     CHECK(error_of(R"({"replies": [{"execute": "a"}]})") == "reply 1 needs exactly one of \"return\", \"error\" or \"raw\"");
     CHECK(error_of(R"({"replies": [{"execute": "a", "return": 1, "raw": ""}]})") ==

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "output.hpp"
+#include "qwire/error.hpp"
 
 namespace qwire::tool {
 
@@ -58,6 +59,10 @@ struct mock_settings {
     bool pretty = false;
 };
 int run_mock(const mock_settings& s);
+
+/// One line on why a connection failed or ended: the OS's words when it refused
+/// ("PATH: No such file or directory"), qwire's otherwise.
+[[nodiscard]] std::string connection_problem(const std::string& socket, const error& e);
 
 /// Prints "qwire: TEXT" on stderr; returns `status`.
 int fail(int status, const std::string& text);

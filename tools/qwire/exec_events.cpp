@@ -23,7 +23,7 @@ int report(const std::string& socket, const error& e) {
         std::cerr << e.error_class() << ": " << e.detail() << '\n';
         return exit_error_reply;
     }
-    return fail(exit_connection, socket + ": " + e.message());
+    return fail(exit_connection, connection_problem(socket, e));
 }
 
 int print_result(const tl::expected<json, error>& result, const exec_settings& s) {
@@ -33,6 +33,11 @@ int print_result(const tl::expected<json, error>& result, const exec_settings& s
 }
 
 }  // namespace
+
+std::string connection_problem(const std::string& socket, const error& e) {
+    if (e.code() == errc::connection_lost && e.cause()) return socket + ": " + e.cause().message();
+    return socket + ": " + e.message();
+}
 
 int fail(int status, const std::string& text) {
     std::cerr << "qwire: " << text << std::endl;

@@ -1,5 +1,6 @@
 // qwire — talk to QEMU's monitor (QMP) and guest agent from the command line.
 // The options of each subcommand are parsed here with CLI11; the work is in commands.hpp.
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -73,6 +74,12 @@ int main(int argc, char** argv) {
     add_events(app, events);
     add_shell(app, shell);
     add_mock(app, mock);
+    const auto all = app.get_subcommands([](const CLI::App*) { return true; });
+    const auto known = [&](const char* name) {
+        return std::any_of(all.begin(), all.end(), [&](const CLI::App* a) { return a->get_name() == name; });
+    };
+    if (argc > 1 && argv[1][0] != '-' && !known(argv[1]))
+        return fail(exit_usage, std::string("unknown subcommand '") + argv[1] + "' (see qwire --help)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -51,7 +51,10 @@ public:
         (void)loop_.add(fd_.get(), EPOLLIN, this);
         flush();
     }
-    ~mock_connection() override { loop_.remove(fd_.get(), this); }
+    ~mock_connection() override {
+        loop_.remove(fd_.get(), this);
+        loop_.unwatch(this);
+    }
     [[nodiscard]] bool finished() const { return finished_; }
 
     void on_ready(std::uint32_t events) override {
@@ -83,6 +86,7 @@ private:
     void answer_commands() {
         while (auto e = server_.next_event()) {
             if (auto* c = std::get_if<qmp::command>(&*e)) answer(*c);
+            else if (std::holds_alternative<qmp::ready>(*e)) emit(world_.script.events_on_ready());
             else if (std::holds_alternative<disconnect>(*e)) finished_ = true;
         }
     }
@@ -179,6 +183,7 @@ public:
     ~mock_listener() override {
         loop_.remove(listener_.get(), this);
         loop_.remove(signals_.get(), this);
+        loop_.unwatch(this);
     }
     void on_ready(std::uint32_t) override {
         signalfd_siginfo info{};

@@ -63,7 +63,7 @@ bool matches(const json& wanted, const json& given) {
 }  // namespace
 
 tl::expected<mock_script, std::string> mock_script::from_json(const json& script) {
-    static const std::vector<std::string> top_keys = {"version", "capabilities", "replies"};
+    static const std::vector<std::string> top_keys = {"version", "capabilities", "events", "replies"};
     static const std::vector<std::string> rule_keys = {"execute", "arguments", "return", "error", "raw",
                                                        "events", "events_after", "times", "close"};
     if (!script.is_object()) return tl::unexpected(std::string("a script must be a JSON object"));
@@ -80,6 +80,11 @@ tl::expected<mock_script, std::string> mock_script::from_json(const json& script
         if (!caps.is_array() || !std::all_of(caps.begin(), caps.end(), [](const json& c) { return c.is_string(); }))
             return tl::unexpected(std::string("\"capabilities\" must be a list of strings"));
         s.capabilities_ = caps.get<std::vector<std::string>>();
+    }
+    if (script.contains("events")) {
+        auto events = parse_events(script["events"], "\"events\"");
+        if (!events) return tl::unexpected(events.error());
+        s.events_on_ready_ = std::move(*events);
     }
     const json replies = script.value("replies", json::array());
     if (!replies.is_array()) return tl::unexpected(std::string("\"replies\" must be a list"));

@@ -5,6 +5,7 @@
 //   {
 //     "version": {"qemu": {"major": 8, …}, "package": ""},   greeting (default: QEMU 7.2's)
 //     "capabilities": ["oob"],                                greeting (default: ["oob"])
+//     "events": [{"event": "RESUME"}],                        sent once a client has negotiated
 //     "replies": [                                            tried in order, first match wins
 //       {"execute": "query-status", "return": {"status": "running", "running": true}},
 //       {"execute": "stop", "events": [{"event": "STOP"}], "return": {}},
@@ -63,6 +64,8 @@ public:
 
     [[nodiscard]] const std::optional<nlohmann::json>& version() const { return version_; }
     [[nodiscard]] const std::optional<std::vector<std::string>>& capabilities() const { return capabilities_; }
+    /// Sent to each client once it has negotiated.
+    [[nodiscard]] const std::vector<mock_event>& events_on_ready() const { return events_on_ready_; }
     /// The names the rules answer, sorted, without duplicates.
     [[nodiscard]] std::vector<std::string> command_names() const;
 
@@ -79,6 +82,7 @@ private:
     };
     std::optional<nlohmann::json> version_;
     std::optional<std::vector<std::string>> capabilities_;
+    std::vector<mock_event> events_on_ready_;
     std::vector<rule> rules_;
 };
 

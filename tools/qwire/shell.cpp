@@ -75,7 +75,7 @@ public:
         if (!c) return fail(exit_connection, s_.socket + ": " + c.error().message());
         conn_ = std::move(*c);
         while (!ready_ && !ended_) (void)loop_.run_once();
-        if (!ready_) return fail(exit_connection, s_.socket + ": " + ended_->message());
+        if (!ready_) return fail(exit_connection, connection_problem(s_.socket, *ended_));
         ask_for_completions();
         return interact();
     }
@@ -93,6 +93,7 @@ private:
         }
         while (!ended_ && !(input_done_ && typed_pending_ == 0)) (void)loop_.run_once();
         if (watched) loop_.remove(STDIN_FILENO, &input);
+        loop_.unwatch(&input);
         editor.stop();
         editor_ = nullptr;
         if (!ended_) {
