@@ -2,11 +2,14 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
@@ -46,7 +49,9 @@ inline void say(std::string_view line) {
 /// 10000 -> "10,000".
 inline std::string grouped(std::uint64_t n) {
     std::string digits = std::to_string(n);
-    for (int at = static_cast<int>(digits.size()) - 3; at > 0; at -= 3) digits.insert(static_cast<std::size_t>(at), ",");
+    for (auto at = static_cast<std::ptrdiff_t>(digits.size()) - 3; at > 0; at -= 3) {
+        digits.insert(static_cast<std::size_t>(at), ",");
+    }
     return digits;
 }
 
@@ -67,9 +72,10 @@ inline std::string brief(const nlohmann::json& value, std::size_t limit = 72) {
     return text;
 }
 
-/// "nesting_too_deep (fatal): the detail".
+/// "nesting_too_deep (fatal: the session ends): the detail".
 inline std::string describe(const qwire::error& e) {
-    std::string text = std::string(qwire::to_string(e.code())) + (e.is_fatal() ? " (fatal)" : " (not fatal)");
+    std::string text(qwire::to_string(e.code()));
+    text += e.is_fatal() ? " (fatal: the session ends)" : " (not fatal: the session goes on)";
     if (!e.detail().empty()) text += ": " + e.detail();
     if (e.cause()) text += " (cause: " + e.cause().message() + ")";
     return text;

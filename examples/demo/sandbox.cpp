@@ -93,9 +93,8 @@ std::unique_ptr<sandbox> sandbox::start(std::string& why_not) {
     s->argv_ = {*program, "-machine", "pc",   "-accel",  "tcg",         "-S", "-m", "64",
                 "-nodefaults", "-display", "none", "-no-user-config"};
     for (const auto& [id, socket] : {std::pair{"sync", sync_socket}, std::pair{"loop", loop_socket}}) {
-        s->argv_.insert(s->argv_.end(),
-                        {"-chardev", std::string("socket,id=") + id + ",path=" + s->file(socket) + ",server=on,wait=off",
-                         "-mon", std::string("chardev=") + id + ",mode=control"});
+        const std::string chardev = std::string("socket,id=") + id + ",path=" + s->file(socket) + ",server=on,wait=off";
+        s->argv_.insert(s->argv_.end(), {"-chardev", chardev, "-mon", std::string("chardev=") + id + ",mode=control"});
     }
     {
         // The child runs with the parent's signal mask until exec: fork with the signals open.
