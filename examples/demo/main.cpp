@@ -209,8 +209,9 @@ void quit(watched_connection& loop, sandbox& qemu) {
     check(loop.run_until([&] { return loop.ended().has_value(); }, 10s), "the session did not end after quit");
     loop.narrate(false);
     const auto& seen = loop.arrivals();
-    check(std::any_of(seen.begin(), seen.end(), [](const auto& a) { return a.what == "event SHUTDOWN"; }),
-          "no SHUTDOWN event");
+    const auto shutdown = std::find_if(seen.begin(), seen.end(), [](const auto& a) { return a.what == "event SHUTDOWN"; });
+    const auto reply = std::find_if(seen.begin(), seen.end(), [](const auto& a) { return a.what == "reply to quit"; });
+    check(shutdown < reply && reply != seen.end(), "SHUTDOWN and then the reply did not both come");
     check(loop.ended()->code() == qwire::errc::peer_closed, "the session did not end in order");
     const auto status = qemu.wait_exit(10s);
     check(status && WIFEXITED(*status), "QEMU did not exit after quit");
@@ -242,6 +243,8 @@ int run_demo() {
         line += " " + argv[i];
     }
     say(line);
+    say("A PC with 64 MiB of memory, paused before its first instruction (-S), emulated in software");
+    say("(TCG), with no devices and no display, and two QMP monitors on sockets in a private folder:");
     say("pid " + std::to_string(qemu->pid()) + ", folder " + qemu->folder() + ", sockets ready after " +
         took(clock_type::now() - start));
 
@@ -249,15 +252,15 @@ int run_demo() {
     ask_version_and_schema(client);
 
     auto loop = must(epoll::loop::create(), "creating the epoll loop");
-    watched_connection events(loop, qemu->file(loop_socket));
-    check(events.run_until([&] { return events.connection().is_ready() || events.ended(); }, 10s),
+    watched_connection monitor(loop, qemu->file(loop_socket));
+    check(monitor.run_until([&] { return monitor.connection().is_ready() || monitor.ended(); }, 10s),
           "the event-driven connection did not become ready");
-    cont_and_stop(events);
-    pipeline(events);
-    overtake(events);
+    cont_and_stop(monitor);
+    pipeline(monitor);
+    overtake(monitor);
     pass_descriptor(client);
     survive_hostile_peer(loop, *qemu);
-    quit(events, *qemu);
+    quit(monitor, *qemu);
 
     const std::string folder = qemu->folder();
     qemu.reset();
