@@ -79,7 +79,8 @@ void cont_and_stop(watched_connection& loop) {
     say("A second QMP socket, driven by an event loop. Its handler prints each message as it comes.");
     say("The guest was started paused (-S); cont runs it, stop pauses it again.");
     loop.narrate(true);
-    for (const auto& [command, event] : {std::pair{"cont", "event RESUME"}, std::pair{"stop", "event STOP"}}) {
+    for (const auto& change : {std::pair{"cont", "event RESUME"}, std::pair{"stop", "event STOP"}}) {
+        const std::string command = change.first, event = change.second;  // lambdas capture these
         loop.forget();
         const auto id = loop.send(command);
         const auto& seen = loop.arrivals();
@@ -87,7 +88,7 @@ void cont_and_stop(watched_connection& loop) {
         const auto is_event = [&](const auto& a) { return a.what == event; };
         const auto is_reply = [&](const auto& a) { return a.id == id; };
         check(loop.run_until([&] { return find(is_event) != seen.end() && find(is_reply) != seen.end(); }, 10s),
-              std::string(command) + " did not bring both its reply and " + event);
+              command + " did not bring both its reply and " + event);
         say(find(is_event) < find(is_reply) ? "   the event came first: QEMU announces the change, then answers"
                                             : "   the reply came first this time");
     }
