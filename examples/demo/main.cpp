@@ -17,6 +17,7 @@
 #include <ctime>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "hostile_peer.hpp"
@@ -35,13 +36,18 @@ namespace qmp = qwire::qmp;
 
 constexpr int pipelined_commands = 10'000;
 
-// Step 2: connect with the blocking client and look at what was negotiated.
-qwire::sync_client connect_blocking(const sandbox& qemu) {
+// Step 2: connect with the blocking client and look at what was negotiated. The client's
+// message observer stores the size of each message received in `received_bytes`.
+qwire::sync_client connect_blocking(const sandbox& qemu, const std::shared_ptr<std::size_t>& received_bytes) {
     step(2, "Connect and negotiate (qwire::sync_client: one call, one answer)");
     say("QEMU speaks first: a greeting with its version and the capabilities it offers. qwire");
     say("answers with qmp_capabilities, enabling what it supports, and only then sends commands.");
+    epoll::connection_options options;
+    options.client.observer = [received_bytes](qwire::direction way, std::string_view message) {
+        if (way == qwire::direction::inbound) *received_bytes = message.size();
+    };
     const auto start = clock_type::now();
-    auto client = must(qwire::sync_client::connect(qemu.file(sync_socket), 10s), "connecting");
+    auto client = must(qwire::sync_client::connect(qemu.file(sync_socket), 10s, std::move(options)), "connecting");
     const auto elapsed = clock_type::now() - start;
     const auto& greeting = client.greeting();
     const auto& v = greeting.version["qemu"];
@@ -55,7 +61,7 @@ qwire::sync_client connect_blocking(const sandbox& qemu) {
 }
 
 // Steps 3 and 4: two plain commands, one with a large answer.
-void ask_version_and_schema(qwire::sync_client& client) {
+void ask_version_and_schema(qwire::sync_client& client, const std::size_t& received_bytes) {
     step(3, "query-version");
     auto start = clock_type::now();
     const auto version = must(client.execute("query-version"), "query-version");
@@ -68,7 +74,7 @@ void ask_version_and_schema(qwire::sync_client& client) {
     const auto elapsed = clock_type::now() - start;
     std::map<std::string, int> kinds;
     for (const auto& entity : schema) ++kinds[entity.value("meta-type", "?")];
-    say(grouped(schema.dump().size()) + " bytes of JSON in one message, received and parsed in " + took(elapsed) + ":");
+    say(grouped(received_bytes) + " bytes of JSON in one message, received and parsed in " + took(elapsed) + ":");
     say(grouped(kinds["command"]) + " commands, " + grouped(kinds["event"]) + " events and " +
         grouped(schema.size() - static_cast<std::size_t>(kinds["command"] + kinds["event"])) + " types.");
 }
@@ -249,8 +255,9 @@ int run_demo() {
     say("pid " + std::to_string(qemu->pid()) + ", folder " + qemu->folder() + ", sockets ready after " +
         took(clock_type::now() - start));
 
-    auto client = connect_blocking(*qemu);
-    ask_version_and_schema(client);
+    const auto received_bytes = std::make_shared<std::size_t>(0);
+    auto client = connect_blocking(*qemu, received_bytes);
+    ask_version_and_schema(client, *received_bytes);
 
     auto loop = must(epoll::loop::create(), "creating the epoll loop");
     watched_connection monitor(loop, qemu->file(loop_socket));
