@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <vector>
@@ -43,6 +44,8 @@ line_editor::line_editor(std::string prompt, std::string history_file, const com
         make_parent_folder(history_file_);
         read_history(history_file_.c_str());
     }
+    // libedit's callback mode does not report Ctrl-D on an empty line: catch the key instead.
+    rl_bind_key(4, end_of_input_key);
     rl_callback_handler_install(prompt_.c_str(), line_trampoline);
     installed_ = true;
 }
@@ -62,7 +65,15 @@ void line_editor::stop() {
 
 void line_editor::on_input() {
     if (!on_line_) return;
-    if (interactive_) return rl_callback_read_char();
+    if (interactive_) {
+        rl_callback_read_char();
+        if (end_of_input_ && on_line_) {
+            std::cout << std::endl;
+            auto handler = on_line_;
+            handler(std::nullopt);
+        }
+        return;
+    }
     char buf[4096];
     const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
@@ -103,6 +114,17 @@ void line_editor::line_trampoline(char* line) {
     }
     auto handler = active->on_line_;  // the handler may stop() the editor
     handler(std::move(text));
+    // libedit keeps the finished line in its buffer until the next key, so a message printed
+    // before then would draw it again: start a fresh line now by installing the handler anew.
+    if (active && active->installed_) {
+        rl_callback_handler_remove();
+        rl_callback_handler_install(active->prompt_.c_str(), line_trampoline);
+    }
+}
+
+int line_editor::end_of_input_key(int, int) {
+    if (active && rl_end == 0) active->end_of_input_ = true;  // on a non-empty line, do nothing
+    return 0;
 }
 
 char* line_editor::candidate(const char*, int state) {
@@ -110,11 +132,18 @@ char* line_editor::candidate(const char*, int state) {
     return i < candidates.size() ? ::strdup(candidates[i].c_str()) : nullptr;
 }
 
-char** line_editor::complete_trampoline(const char* text, int start, int) {
+char** line_editor::complete_trampoline(const char* text, int start, int end) {
     rl_attempted_completion_over = 1;  // never fall back to file names
     if (!active) return nullptr;
-    candidates = active->complete_.complete(std::string(rl_line_buffer, static_cast<std::size_t>(start)) + text);
-    const bool more_to_type = candidates.size() == 1 && (candidates[0].back() == '=' || candidates[0].back() == '.');
+    // The completer works on whole blank-separated words; libedit may have split the word
+    // further (at '=' for one): hand it only the part after its own start.
+    const std::string before(rl_line_buffer, static_cast<std::size_t>(end));
+    const auto blank = before.find_last_of(" \t", static_cast<std::size_t>(start) > 0 ? static_cast<std::size_t>(start) - 1 : 0);
+    const std::size_t word_start = start == 0 || blank == std::string::npos ? 0 : blank + 1;
+    const std::size_t cut = static_cast<std::size_t>(start) - std::min<std::size_t>(word_start, static_cast<std::size_t>(start));
+    candidates.clear();
+    for (auto& c : active->complete_.complete(before)) candidates.push_back(c.substr(std::min(cut, c.size())));
+    const bool more_to_type = candidates.size() == 1 && (candidates[0].ends_with('=') || candidates[0].ends_with('.'));
     rl_completion_append_character = more_to_type ? '\0' : ' ';
     return rl_completion_matches(text, candidate);
 }

@@ -39,6 +39,7 @@ private:
     static void line_trampoline(char* line);
     static char** complete_trampoline(const char* text, int start, int end);
     static char* candidate(const char* text, int state);
+    static int end_of_input_key(int count, int key);
 
     std::string prompt_;
     std::string history_file_;
@@ -46,6 +47,7 @@ private:
     line_handler on_line_;
     bool interactive_ = false;
     bool installed_ = false;
+    bool end_of_input_ = false;  // Ctrl-D on an empty line
     std::string pending_;  // piped input not yet ended by a newline
 };
 

@@ -76,7 +76,10 @@ public:
         conn_ = std::move(*c);
         while (!ready_ && !ended_) (void)loop_.run_once();
         if (!ready_) return fail(exit_connection, connection_problem(s_.socket, *ended_));
+        // The names Tab offers arrive in a few milliseconds: wait for them before the prompt,
+        // so that the first Tab already completes.
         ask_for_completions();
+        while (!requests_.empty() && !ended_) (void)loop_.run_once();
         return interact();
     }
 
