@@ -58,6 +58,7 @@ line_editor::~line_editor() {
 void line_editor::stop() {
     if (installed_) {
         rl_callback_handler_remove();
+        std::cout << "\r\033[K" << std::flush;  // no prompt left behind
         installed_ = false;
     }
     on_line_ = nullptr;
