@@ -108,3 +108,30 @@ TEST_CASE("exec --qga against a real guest agent: read-only commands, blocked on
 }
 
 }  // namespace qwire::test
+
+namespace qwire::test {
+
+TEST_CASE("shell through a pipe against QEMU: --oob sends every command out of band") {
+    qemu_options o;
+    QWIRE_START_QEMU(qemu, o);
+    const auto r = run_tool({"shell", "--oob", qemu->socket_path(), "--log", qemu->dir().file("traffic")},
+                            "query-yank\nquery-status\n");
+    CHECK(r.status == 0);
+    CHECK(r.out.find("\"type\": \"chardev\"") != std::string::npos);
+    CHECK(r.out.find("error: GenericError: The command query-status does not support OOB\n") != std::string::npos);
+    const auto log = read_file(qemu->dir().file("traffic"));
+    CHECK(log.find("-> {\"exec-oob\":\"query-yank\",\"id\":") != std::string::npos);
+}
+
+TEST_CASE("shell --qga through a pipe against a real guest agent") {
+    QWIRE_START_PEER(agent, "qemu-ga", qemu_process::start_qemu_ga(agent_why_not));
+    const auto r = run_tool({"shell", "--qga", agent->socket_path()}, "guest-ping\nguest-get-host-name\nguest-file-open path=/etc/hostname\n");
+    CHECK(r.status == 0);
+    CHECK(r.out.starts_with("Connected to the guest agent."));
+    CHECK(r.out.find("\n{}\n") != std::string::npos);
+    CHECK(r.out.find("\"host-name\": ") != std::string::npos);
+    CHECK(r.out.find("error: ") != std::string::npos);
+    CHECK(r.out.find("disabled") != std::string::npos);
+}
+
+}  // namespace qwire::test
