@@ -60,6 +60,21 @@ struct mock_settings {
 };
 int run_mock(const mock_settings& s);
 
+/// One listening socket of the proxy and what its clients may do.
+struct proxy_listen {
+    std::string path;
+    std::vector<std::string> deny;    ///< commands refused on this socket
+    std::vector<std::string> events;  ///< events its clients receive; empty: all
+};
+
+struct proxy_settings {
+    std::string upstream;             ///< QEMU's QMP socket
+    std::vector<proxy_listen> listens;
+    std::string record_dir;           ///< when set: every client session recorded there
+    std::size_t max_backlog = std::size_t{8} << 20;  ///< unread bytes after which a client is cut off
+};
+int run_proxy(const proxy_settings& s);
+
 /// One line on why a connection failed or ended: the OS's words when it refused
 /// ("PATH: No such file or directory"), qwire's otherwise.
 [[nodiscard]] std::string connection_problem(const std::string& socket, const error& e);

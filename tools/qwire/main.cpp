@@ -61,6 +61,48 @@ void add_mock(CLI::App& app, mock_settings& s) {
     cmd->add_flag("--pretty", s.pretty, "Write messages over many lines, like QEMU's pretty=on");
 }
 
+void add_proxy(CLI::App& app, proxy_settings& s, std::vector<std::string>& listens, std::vector<std::string>& denies,
+               std::vector<std::string>& events) {
+    auto* cmd = app.add_subcommand("proxy", "Let many clients share one QEMU monitor.\n"
+                                            "--deny and --events apply to the --listen before them.");
+    cmd->add_option("--upstream", s.upstream, socket_help)->required();
+    cmd->add_option("--listen", listens, "A Unix socket for clients (repeatable)")->required();
+    cmd->add_option("--deny", denies, "Commands refused on the socket before: NAME,NAME…");
+    cmd->add_option("--events", events, "Only these events to the socket before: NAME,NAME…");
+    cmd->add_option("--record", s.record_dir, "Record every client session here (corpus format)")
+        ->check(CLI::ExistingDirectory);
+    cmd->add_option("--max-backlog", s.max_backlog, "Bytes a client may leave unread before it is cut off")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+    std::vector<std::string> out;
+    for (std::size_t begin = 0; begin <= text.size();) {
+        const auto comma = std::min(text.find(',', begin), text.size());
+        if (comma > begin) out.push_back(text.substr(begin, comma - begin));
+        begin = comma + 1;
+    }
+    return out;
+}
+
+/// Gives each --deny and --events to the --listen given before it on the command line; false
+/// when one comes before any --listen.
+bool assign_listen_options(const CLI::App& proxy_cmd, proxy_settings& s, const std::vector<std::string>& listens,
+                           const std::vector<std::string>& denies, const std::vector<std::string>& events) {
+    std::size_t listen_i = 0, deny_i = 0, event_i = 0;
+    for (const CLI::Option* o : proxy_cmd.parse_order()) {
+        const std::string name = o->get_name();
+        if (name == "--listen") {
+            s.listens.push_back({listens.at(listen_i++), {}, {}});
+        } else if (name == "--deny" || name == "--events") {
+            if (s.listens.empty()) return false;
+            auto& into = name == "--deny" ? s.listens.back().deny : s.listens.back().events;
+            for (auto& n : split_commas(name == "--deny" ? denies.at(deny_i++) : events.at(event_i++))) into.push_back(n);
+        }
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,10 +112,13 @@ int main(int argc, char** argv) {
     events_settings events;
     shell_settings shell;
     mock_settings mock;
+    proxy_settings proxy;
+    std::vector<std::string> listens, denies, event_names;
     add_exec(app, exec);
     add_events(app, events);
     add_shell(app, shell);
     add_mock(app, mock);
+    add_proxy(app, proxy, listens, denies, event_names);
     const auto all = app.get_subcommands([](const CLI::App*) { return true; });
     const auto known = [&](const char* name) {
         return std::any_of(all.begin(), all.end(), [&](const CLI::App* a) { return a->get_name() == name; });
@@ -94,5 +139,10 @@ int main(int argc, char** argv) {
     if (name == "exec") return run_exec(exec);
     if (name == "events") return run_events(events);
     if (name == "shell") return run_shell(shell);
+    if (name == "proxy") {
+        if (!assign_listen_options(*chosen, proxy, listens, denies, event_names))
+            return fail(exit_usage, "--deny and --events follow the --listen they apply to (see qwire proxy --help)");
+        return run_proxy(proxy);
+    }
     return run_mock(mock);
 }

@@ -156,7 +156,7 @@ private:
     }
 
     void on_event(event_type& e) {
-        std::visit([this](auto& v) { handle(v); }, e);
+        std::visit([&](auto& v) { this->handle(v); }, e);
     }
 
     void handle(const qmp::greeting& g) {
