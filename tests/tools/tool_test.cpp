@@ -51,7 +51,7 @@ struct mock_fixture {
 TEST_CASE("qwire --help lists the subcommands; every subcommand has --help") {
     const auto help = run_tool({"--help"});
     CHECK(help.status == 0);
-    for (const char* sub : {"exec", "events", "shell", "mock"}) {
+    for (const char* sub : {"exec", "events", "shell", "mock", "proxy"}) {
         CHECK(help.out.find(std::string("\n  ") + sub + " ") != std::string::npos);
         const auto sub_help = run_tool({sub, "--help"});
         CHECK(sub_help.status == 0);
@@ -60,6 +60,9 @@ TEST_CASE("qwire --help lists the subcommands; every subcommand has --help") {
     const auto none = run_tool({});
     CHECK(none.status == 64);
     CHECK(none.err == "qwire: A subcommand is required (see qwire --help)\n");
+    const auto misplaced = run_tool({"proxy", "--upstream", "/x", "--deny", "quit", "--listen", "/y"});
+    CHECK(misplaced.status == 64);
+    CHECK(misplaced.err == "qwire: --deny and --events follow the --listen they apply to (see qwire proxy --help)\n");
     const auto unknown = run_tool({"frobnicate"});
     CHECK(unknown.status == 64);
     CHECK(unknown.err == "qwire: unknown subcommand 'frobnicate' (see qwire --help)\n");
