@@ -80,12 +80,7 @@ TEST_CASE("shell on a terminal: history is kept between runs") {
 }
 
 TEST_CASE("shell on a terminal against QEMU: an event is printed above the line being typed") {
-    std::string why_not;
-    auto q = start_two_monitor_qemu(why_not);
-    if (!q) {
-        if (why_not.empty()) QWIRE_SKIP("qemu-system-x86_64 is not installed");
-        FAIL(why_not);
-    }
+    QWIRE_START_TWO_MONITOR_QEMU(q);
     terminal_session t({"shell", q->watch_socket, "--history", q->qemu->dir().file("history")});
     REQUIRE(t.expect("Connected to QEMU"));
     REQUIRE(t.expect("qmp> "));

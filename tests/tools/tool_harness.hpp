@@ -80,3 +80,16 @@ struct two_monitor_qemu {
 std::optional<two_monitor_qemu> start_two_monitor_qemu(std::string& why_not);
 
 }  // namespace qwire::test
+
+/// Declares `var`, a running two_monitor_qemu, skipping or failing like QWIRE_START_QEMU.
+#define QWIRE_START_TWO_MONITOR_QEMU(var)                                                \
+    std::string var##_why_not;                                                           \
+    auto var = ::qwire::test::start_two_monitor_qemu(var##_why_not);                     \
+    if (!var) {                                                                          \
+        if (var##_why_not.empty()) QWIRE_SKIP("qemu-system-x86_64 is not installed");    \
+        FAIL(var##_why_not);                                                             \
+    }
+
+namespace qwire::test {
+
+}  // namespace qwire::test

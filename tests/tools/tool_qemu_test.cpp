@@ -58,12 +58,7 @@ TEST_CASE("exec against QEMU: replies, error replies, OOB") {
 }
 
 TEST_CASE("events against QEMU: every event until QEMU quits, then status 0") {
-    std::string why_not;
-    auto q = start_two_monitor_qemu(why_not);
-    if (!q) {
-        if (why_not.empty()) QWIRE_SKIP("qemu-system-x86_64 is not installed");
-        FAIL(why_not);
-    }
+    QWIRE_START_TWO_MONITOR_QEMU(q);
     background_tool all({"events", q->watch_socket});
     wait_for_client(q->act_socket, "mon");
     for (const char* command : {"cont", "stop", "quit"}) REQUIRE(run_tool({"exec", q->act_socket, command}).status == 0);
@@ -78,12 +73,7 @@ TEST_CASE("events against QEMU: every event until QEMU quits, then status 0") {
 }
 
 TEST_CASE("events against QEMU: --filter and --count") {
-    std::string why_not;
-    auto q = start_two_monitor_qemu(why_not);
-    if (!q) {
-        if (why_not.empty()) QWIRE_SKIP("qemu-system-x86_64 is not installed");
-        FAIL(why_not);
-    }
+    QWIRE_START_TWO_MONITOR_QEMU(q);
     background_tool stops({"events", q->watch_socket, "--filter", "STOP", "--count", "2", "--timeout", "20"});
     wait_for_client(q->act_socket, "mon");
     for (const char* command : {"cont", "stop", "cont", "stop"}) REQUIRE(run_tool({"exec", q->act_socket, command}).status == 0);

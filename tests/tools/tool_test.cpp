@@ -46,6 +46,16 @@ struct mock_fixture {
     }
 };
 
+/// A Unix socket bound to `path`, not listening.
+int bound_socket(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    return fd;
+}
+
 }  // namespace
 
 TEST_CASE("qwire --help lists the subcommands; every subcommand has --help") {
@@ -100,25 +110,14 @@ TEST_CASE("exec: connection problems are status 2, in one line") {
 
     // A socket file nobody listens on any more.
     const std::string stale = dir.file("stale.sock");
-    {
-        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", stale.c_str());
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        ::close(fd);
-    }
+    ::close(bound_socket(stale));
     const auto refused = run_tool({"exec", stale, "query-status"});
     CHECK(refused.status == 2);
     CHECK(refused.err == "qwire: " + stale + ": Connection refused\n");
 
     // A server that accepts and never greets: the timeout ends it.
     const std::string silent = dir.file("silent.sock");
-    const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", silent.c_str());
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const int listener = bound_socket(silent);
     REQUIRE(::listen(listener, 4) == 0);
     const auto timed_out = run_tool({"exec", "--timeout", "0.3", silent, "query-status"});
     ::close(listener);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "output.hpp"
+#include "qwire/epoll/socket.hpp"
 #include "qwire/error.hpp"
 
 namespace qwire::tool {
@@ -78,6 +79,10 @@ int run_proxy(const proxy_settings& s);
 /// One line on why a connection failed or ended: the OS's words when it refused
 /// ("PATH: No such file or directory"), qwire's otherwise.
 [[nodiscard]] std::string connection_problem(const std::string& socket, const error& e);
+
+/// Blocks SIGINT and SIGTERM and returns a signalfd that reads them, for a loop to watch
+/// (mock and proxy end cleanly on either, removing their sockets).
+[[nodiscard]] epoll::unique_fd termination_signals();
 
 /// Prints "qwire: TEXT" on stderr; returns `status`.
 int fail(int status, const std::string& text);

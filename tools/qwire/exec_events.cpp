@@ -1,5 +1,8 @@
 // `qwire exec` and `qwire events`: one command, or a stream of events, through the blocking
 // clients (sync_client, sync_qga). See commands.hpp for the exit statuses.
+#include <signal.h>
+#include <sys/signalfd.h>
+
 #include <chrono>
 #include <iostream>
 #include <set>
@@ -37,6 +40,15 @@ int print_result(const tl::expected<json, error>& result, const exec_settings& s
 std::string connection_problem(const std::string& socket, const error& e) {
     if (e.code() == errc::connection_lost && e.cause()) return socket + ": " + e.cause().message();
     return socket + ": " + e.message();
+}
+
+epoll::unique_fd termination_signals() {
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, nullptr);
+    return epoll::unique_fd(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
 }
 
 int fail(int status, const std::string& text) {

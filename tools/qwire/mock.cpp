@@ -237,12 +237,7 @@ int run_mock(const mock_settings& s) {
         world.schema_reply = std::move(*schema_json);
         world.schema = std::make_shared<const qmp::schema>(std::move(*schema));
     }
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigprocmask(SIG_BLOCK, &mask, nullptr);
-    epoll::unique_fd signals(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+    auto signals = termination_signals();
     auto l = epoll::loop::create();
     if (!l) return fail(exit_connection, l.error().message());
     auto listening = epoll::listen_unix(s.socket);

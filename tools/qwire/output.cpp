@@ -11,17 +11,11 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* key_colour = "\033[34m";
-constexpr const char* string_colour = "\033[32m";
-constexpr const char* number_colour = "\033[36m";
-constexpr const char* literal_colour = "\033[35m";
-constexpr const char* reset = "\033[0m";
+constexpr const char* key_colour = colour::blue;
+constexpr const char* string_colour = colour::green;
+constexpr const char* number_colour = colour::cyan;
+constexpr const char* literal_colour = colour::magenta;
 
-void paint(std::string& out, const char* colour, const std::string& text, bool colour_on) {
-    if (colour_on) out += colour;
-    out += text;
-    if (colour_on) out += reset;
-}
 
 void write(std::string& out, const json& value, bool colour, int depth) {
     const std::string indent(static_cast<std::size_t>(depth + 1) * 2, ' ');
@@ -33,7 +27,7 @@ void write(std::string& out, const json& value, bool colour, int depth) {
             if (!first) out += ",\n";
             first = false;
             out += indent;
-            paint(out, key_colour, compact(json(key)), colour);
+            out += paint(key_colour, compact(json(key)), colour);
             out += ": ";
             write(out, member, colour, depth + 1);
         }
@@ -47,17 +41,19 @@ void write(std::string& out, const json& value, bool colour, int depth) {
         }
         out += "\n" + closing_indent + "]";
     } else if (value.is_string()) {
-        paint(out, string_colour, compact(value), colour);
+        out += paint(string_colour, compact(value), colour);
     } else if (value.is_number()) {
-        paint(out, number_colour, compact(value), colour);
+        out += paint(number_colour, compact(value), colour);
     } else if (value.is_boolean() || value.is_null()) {
-        paint(out, literal_colour, compact(value), colour);
+        out += paint(literal_colour, compact(value), colour);
     } else {
         out += compact(value);  // {} and []
     }
 }
 
 }  // namespace
+
+std::string paint(const char* c, const std::string& text, bool on) { return on ? c + text + colour::reset : text; }
 
 bool use_colour(colour_mode mode, int fd) {
     switch (mode) {

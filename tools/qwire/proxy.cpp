@@ -360,12 +360,7 @@ void downstream::end() {
 }  // namespace
 
 int run_proxy(const proxy_settings& s) {
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigprocmask(SIG_BLOCK, &mask, nullptr);
-    epoll::unique_fd signals(::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC));
+    auto signals = termination_signals();
     auto l = epoll::loop::create();
     if (!l) return fail(exit_connection, l.error().message());
     proxy p(s, *l, std::move(signals));

@@ -24,10 +24,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* red = "\033[31m";
-constexpr const char* dim = "\033[2m";
-constexpr const char* reset = "\033[0m";
-
 std::string default_history_file() {
     if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) return std::string(state) + "/qwire/history";
     if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/qwire/history";
@@ -123,7 +119,7 @@ private:
             if (typed) options.id = typed->id;
         }
         auto id = conn_->execute(name, std::move(arguments), std::move(options));
-        if (!id) return print(paint(red, "error: " + id.error().message()));
+        if (!id) return print(paint(colour::red, "error: " + id.error().message()));
         requests_[*id] = why;
         if (why == purpose::typed) ++typed_pending_;
     }
@@ -135,7 +131,7 @@ private:
         }
         auto command = parse_command_line(*line);
         if (!command) {
-            if (command.error() != "empty command") print(paint(red, "error: " + command.error()));
+            if (command.error() != "empty command") print(paint(colour::red, "error: " + command.error()));
             return;
         }
         if (command->name == "exit" && command->arguments.is_null()) {
@@ -196,23 +192,21 @@ private:
         }
     }
     void handle(const qmp::error_reply& r) {
-        if (finish(r.id) == purpose::typed) print(paint(red, "error: " + r.error_class + ": " + r.desc));
+        if (finish(r.id) == purpose::typed) print(paint(colour::red, "error: " + r.error_class + ": " + r.desc));
     }
-    void handle(const qmp::event& e) { print(paint(dim, "event ") + compact(event_json(e))); }
+    void handle(const qmp::event& e) { print(paint(colour::dim, "event ") + compact(event_json(e))); }
     void handle(const qmp::no_reply& r) { finish(r.id); }
     void handle(const request_failed& f) {
-        if (finish(f.id) == purpose::typed) print(paint(red, "error: " + f.error.message()));
+        if (finish(f.id) == purpose::typed) print(paint(colour::red, "error: " + f.error.message()));
     }
-    void handle(const protocol_violation& v) { print(paint(red, "warning: " + v.error.message())); }
+    void handle(const protocol_violation& v) { print(paint(colour::red, "warning: " + v.error.message())); }
     void handle(const disconnect& d) {
         ended_ = d.reason;
         if (d.reason.code() == errc::peer_closed) print(ready_ ? "Connection closed by the peer." : "");
-        else if (d.reason.code() != errc::closed && ready_) print(paint(red, "disconnected: " + d.reason.message()));
+        else if (d.reason.code() != errc::closed && ready_) print(paint(colour::red, "disconnected: " + d.reason.message()));
     }
 
-    std::string paint(const char* colour, const std::string& text) const {
-        return colour_ ? colour + text + reset : text;
-    }
+    std::string paint(const char* c, const std::string& text) const { return tool::paint(c, text, colour_); }
     void print(const std::string& text) {
         if (text.empty()) return;
         if (editor_) editor_->print(text);
