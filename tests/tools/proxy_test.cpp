@@ -94,6 +94,8 @@ TEST_CASE("proxy: three clients at once, each reply at its client, every event a
     QWIRE_START_PROXY(p);
     background_tool events({"events", p.socket, "--count", "2", "--timeout", "60"});
     background_tool observed({"events", p.observer, "--count", "2", "--timeout", "60"});
+    REQUIRE(p.proxy->wait_for_stderr("ready on " + p.socket));  // both are listening
+    REQUIRE(p.proxy->wait_for_stderr("ready on " + p.observer));
     auto vm = sync_client::connect(p.socket).value();
     CHECK(vm.greeting().version["qemu"]["major"] == 7);
     // The shell asks for the version 50 times while the blocking client runs 1000 commands.
@@ -187,16 +189,21 @@ TEST_CASE("proxy: a client killed mid-command, and one that stops reading, harm 
 TEST_CASE("proxy: QEMU killed underneath, every client gets its disconnect") {
     QWIRE_START_PROXY(p);
     auto vm = sync_client::connect(p.socket).value();
-    background_tool events({"events", p.socket});
-    REQUIRE(p.proxy->wait_for_stderr("client 2 ready"));  // the events tool has negotiated
     auto watcher = sync_client::connect(p.observer).value();
-    REQUIRE(vm.execute("query-status"));
+    background_tool events({"events", p.socket});
+    // The third client; once it prints RESUME, it is waiting for events.
+    REQUIRE(p.proxy->wait_for_stderr("client 3 ready"));
+    REQUIRE(vm.execute("cont"));
+    REQUIRE(events.wait_for_stdout("RESUME"));
     p.qemu->process().kill_and_reap();
     CHECK_FALSE(vm.execute("query-status", nullptr, 5s));
     CHECK_FALSE(vm.is_connected());
+    CHECK(watcher.wait_event("RESUME", 5s));
     CHECK_FALSE(watcher.wait_event("", 5s));
     CHECK_FALSE(watcher.is_connected());
-    CHECK(events.finish(10s).status == 0);
+    const auto events_end = events.finish(10s);
+    INFO("qwire events said: " << events_end.err);
+    CHECK(events_end.status == 0);
     const auto proxy = p.proxy->finish(10s);
     CHECK(proxy.status >= 0);  // it exited
     CHECK(proxy.err.find("QEMU closed the connection") != std::string::npos);

@@ -111,8 +111,16 @@ void background_tool::read_available(int wait_ms) {
 }
 
 bool background_tool::wait_for_stderr(const std::string& text, milliseconds timeout) {
+    return wait_for(&run_result::err, text, timeout);
+}
+
+bool background_tool::wait_for_stdout(const std::string& text, milliseconds timeout) {
+    return wait_for(&run_result::out, text, timeout);
+}
+
+bool background_tool::wait_for(std::string run_result::*stream, const std::string& text, milliseconds timeout) {
     const auto until = steady_clock::now() + timeout;
-    while (result_.err.find(text) == std::string::npos) {
+    while ((result_.*stream).find(text) == std::string::npos) {
         if (steady_clock::now() >= until || (out_fd_ < 0 && err_fd_ < 0)) return false;
         read_available(50);
     }

@@ -40,9 +40,12 @@ public:
     run_result finish(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     /// Reads output until stderr contains `text`.
     bool wait_for_stderr(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    /// Reads output until stdout contains `text`.
+    bool wait_for_stdout(const std::string& text, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 private:
     void read_available(int wait_ms);
+    bool wait_for(std::string run_result::*stream, const std::string& text, std::chrono::milliseconds timeout);
     pid_t pid_ = -1;
     int out_fd_ = -1, err_fd_ = -1;
     run_result result_;

@@ -185,7 +185,7 @@ TEST_CASE("shell through a pipe: commands run in order, errors say why, the log 
     temp_dir home;
     const auto r = run_tool({"shell", m.socket, "--history", home.file("history"), "--log", home.file("traffic.log")},
                             "query-status\nstop\nnot-a-pair x\ndevice_del id=nic0\n{\"execute\": \"query-status\"}\n"
-                            "\n   \nbye\nquery-status\n");
+                            "\n   \nquery-status\n");
     CHECK(r.status == 0);
     // Replies and events in the order they came; the line that did not parse is refused at once.
     const auto at = [&](const std::string& text) { return r.out.find(text); };
@@ -195,11 +195,9 @@ TEST_CASE("shell through a pipe: commands run in order, errors say why, the log 
     CHECK(at("event {\"event\":\"RESUME\",\"timestamp\":{") != std::string::npos);
     CHECK(at("event {\"event\":\"STOP\"") < at("{}\n"));
     CHECK(at("{}\n") < at("error: DeviceNotFound"));
-    CHECK(r.out.ends_with("Connection closed by the peer.\n"));
     CHECK(r.out.find("{\n  \"running\": true,\n  \"singlestep\": false,\n  \"status\": \"running\"\n}\n") != std::string::npos);
     CHECK(r.out.find("event {\"event\":\"STOP\"") != std::string::npos);
     CHECK(r.out.find("error: DeviceNotFound: Device 'nic0' not found\n") != std::string::npos);
-    CHECK(r.out.find("Connection closed by the peer.\n") != std::string::npos);
     const auto log = read_file(home.file("traffic.log"));
     CHECK(log.find("<- {\"QMP\": {") == 0);
     CHECK(log.find("-> {\"execute\":\"stop\",\"id\":") != std::string::npos);

@@ -76,18 +76,21 @@ int run_exec(const exec_settings& s) {
 
 int run_events(const events_settings& s) {
     const std::set<std::string> wanted(s.filter.begin(), s.filter.end());
-    const auto deadline = s.timeout_s ? std::optional(clock::now() + seconds(*s.timeout_s)) : std::nullopt;
-    // With no --timeout, wait in slices of an hour: the session ends when QEMU goes.
-    const auto left = [&] { return deadline ? std::max(duration::zero(), *deadline - clock::now()) : duration(std::chrono::hours(1)); };
+    // Without --timeout, wait in slices of an hour: the session ends when QEMU goes.
+    const bool timed = s.timeout_s.has_value();
+    const time_point deadline = clock::now() + seconds(s.timeout_s.value_or(0));
+    const auto left = [&] {
+        return timed ? std::max(duration::zero(), deadline - clock::now()) : duration(std::chrono::hours(1));
+    };
     auto qemu = sync_client::connect(s.socket, std::min<duration>(left(), std::chrono::seconds(10)));
     if (!qemu) return report(s.socket, qemu.error());
     unsigned printed = 0;
     while (!s.count || printed < *s.count) {
         auto e = qemu->wait_event("", left());
         if (!e) {
-            const bool ended_by_qemu = !qemu->is_connected() && qemu->disconnect_reason() &&
-                                       qemu->disconnect_reason()->code() == errc::peer_closed;
-            if (e.error().code() == errc::timed_out && (!deadline || left() > duration::zero())) continue;
+            const auto& reason = qemu->disconnect_reason();
+            const bool ended_by_qemu = e.error().code() == errc::peer_closed || (reason && reason->code() == errc::peer_closed);
+            if (e.error().code() == errc::timed_out && (!timed || left() > duration::zero())) continue;
             if (e.error().code() == errc::timed_out || ended_by_qemu) break;
             return report(s.socket, e.error());
         }
