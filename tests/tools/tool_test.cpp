@@ -185,7 +185,7 @@ TEST_CASE("shell through a pipe: commands run in order, errors say why, the log 
     temp_dir home;
     const auto r = run_tool({"shell", m.socket, "--history", home.file("history"), "--log", home.file("traffic.log")},
                             "query-status\nstop\nnot-a-pair x\ndevice_del id=nic0\n{\"execute\": \"query-status\"}\n"
-                            "\n   \nquery-status\n");
+                            "\n   \nquery-status\nexit\nstop\n");
     CHECK(r.status == 0);
     // Replies and events in the order they came; the line that did not parse is refused at once.
     const auto at = [&](const std::string& text) { return r.out.find(text); };
@@ -201,6 +201,7 @@ TEST_CASE("shell through a pipe: commands run in order, errors say why, the log 
     const auto log = read_file(home.file("traffic.log"));
     CHECK(log.find("<- {\"QMP\": {") == 0);
     CHECK(log.find("-> {\"execute\":\"stop\",\"id\":") != std::string::npos);
+    CHECK(log.find("-> {\"execute\":\"stop\",\"id\":") == log.rfind("-> {\"execute\":\"stop\",\"id\":"));  // none after exit
     CHECK(log.find("-> {\"execute\":\"device_del\",\"arguments\":{\"id\":\"nic0\"},\"id\":") != std::string::npos);
 }
 

@@ -125,6 +125,7 @@ private:
     }
 
     void on_line(std::optional<std::string> line) {
+        if (input_done_) return;  // lines piped after "exit"
         if (!line) {
             input_done_ = true;
             return;
