@@ -33,6 +33,8 @@ def main() -> None:
         write("json_framer", s2c.stem + "-ff", bytes([1, 20, 4]) + stream.replace(b"\r\n", b"\n\xff", 2))
         # qmp_client_stream: execute before each of three pieces (64 bytes, 1025 bytes, the rest).
         write("qmp_client_stream", s2c.stem, bytes([0, 3, 0x3F, 0x03, 0x90, 0x13, 0xFF, 0x03]) + stream)
+        # The same, also checking that pieces of 1, 7 and 200 bytes give what the whole gives.
+        write("qmp_client_stream", s2c.stem + "-split", bytes([0x80, 3, 0x00, 0x03, 0x06, 0x13, 0x83, 0x03]) + stream)
     for c2s in sorted((CORPUS / "qmp").glob("*.c2s")):
         # qmp_server: one 256-byte piece per step, answering every command after it.
         write("qmp_server", c2s.stem, bytes([0, 1, 0xFF, 0x04]) + head(c2s.read_bytes()))
