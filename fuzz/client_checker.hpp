@@ -9,6 +9,7 @@
 //   - a refused call leaves the state and the pending count unchanged;
 //   - after handle_timeout(now) no deadline at or before `now` is left armed;
 //   - what the client writes passes `check_output` (e.g. it is a sequence of JSON objects).
+// It keeps every event it pulled (events()), so that two runs can be compared (same_events()).
 #pragma once
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "fuzz_support.hpp"
 #include "qwire/time.hpp"
@@ -34,11 +36,14 @@ public:
     using output_check = std::function<void(std::string_view)>;
 
     using options = std::remove_cvref_t<decltype(std::declval<const Client&>().options())>;
+    using event = typename decltype(std::declval<Client&>().next_event())::value_type;
 
     client_checker(options o, output_check check_output)
                 : client_(std::move(o)), check_output_(std::move(check_output)) {}
 
     [[nodiscard]] Client& client() noexcept { return client_; }
+    /// Every event pulled so far, in order.
+    [[nodiscard]] const std::vector<event>& events() const noexcept { return events_; }
     /// Requests issued and not ended, oldest first.
     [[nodiscard]] const std::set<request_id>& open_requests() const noexcept { return outcomes_.open(); }
     /// The n-th open request (n modulo their number), or n itself when none is open.
@@ -109,6 +114,7 @@ public:
                     }
                 },
                 *e);
+            events_.push_back(std::move(*e));
         }
         FUZZ_CHECK(async <= client_.options().max_undelivered_events);
         FUZZ_CHECK(client_.pending_requests() == outcomes_.open().size());
@@ -141,7 +147,30 @@ private:
 
     Client client_;
     outcomes outcomes_;
+    std::vector<event> events_;
     output_check check_output_;
 };
+
+/// Whether two runs pulled the same events: equal values, except that errors are compared by
+/// code (their details may say where in the input they were found).
+template <class Event>
+bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (a[i].index() != b[i].index()) return false;
+        const bool same = std::visit(
+            [&](const auto& x) {
+                using T = std::decay_t<decltype(x)>;
+                const T& y = std::get<T>(b[i]);
+                if constexpr (std::is_same_v<T, disconnect>) return x.reason.code() == y.reason.code();
+                else if constexpr (std::is_same_v<T, request_failed>) return x.id == y.id && x.error.code() == y.error.code();
+                else if constexpr (std::is_same_v<T, protocol_violation>) return x.error.code() == y.error.code();
+                else return x == y;
+            },
+            a[i]);
+        if (!same) return false;
+    }
+    return true;
+}
 
 }  // namespace qwire::fuzz

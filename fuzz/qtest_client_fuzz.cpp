@@ -4,6 +4,8 @@
 // client writes is one QEMU cannot abort on (non-empty, LF-terminated, printable, single
 // spaces between words).
 //
+// Every input runs twice, raw bytes arriving whole and cut in two: the events must be the same.
+//
 // Input: an options byte, then operations of one byte each followed by their operands.
 #include <chrono>
 #include <cstddef>
@@ -13,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client_checker.hpp"
 #include "fuzz_support.hpp"
@@ -99,9 +102,16 @@ std::string line(input& in) {
     }
 }
 
-}  // namespace
+// Raw bytes from the input, in one piece or cut in two where their first byte says.
+void receive_raw(qtest_checker& c, std::string_view bytes, bool split) {
+    if (!split || bytes.empty()) return c.receive(bytes);
+    const std::size_t at = static_cast<std::uint8_t>(bytes.front()) % (bytes.size() + 1);
+    c.receive(bytes.substr(0, at));
+    if (c.client().is_open()) c.receive(bytes.substr(at));
+}
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+// Runs the operations; with `split`, raw bytes arrive in two receive() calls instead of one.
+std::vector<qtest_checker::event> run(const std::uint8_t* data, std::size_t size, bool split) {
     input in(data, size);
     qwire::time_point now{std::chrono::seconds(1000)};
     qtest_checker c(options_from(in.byte()), qtest_lines());
@@ -109,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         switch (in.byte() % 11) {
         case 0: command(in, c, now); break;
         case 1: c.cancel(c.pick_open(in.byte())); break;
-        case 2: c.receive(in.short_string(64)); break;
+        case 2: receive_raw(c, in.short_string(64), split); break;
         case 3: c.receive(line(in)); break;
         case 4: c.receive_eof(); break;
         case 5:
@@ -127,5 +137,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
     }
     c.finish();
+    return c.events();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    // How raw bytes are cut must not matter.
+    FUZZ_CHECK(qwire::fuzz::same_events(run(data, size, false), run(data, size, true)));
     return 0;
 }
