@@ -163,7 +163,8 @@ bool same_events(const std::vector<Event>& a, const std::vector<Event>& b) {
                 using T = std::decay_t<decltype(x)>;
                 const T& y = std::get<T>(b[i]);
                 if constexpr (std::is_same_v<T, disconnect>) return x.reason.code() == y.reason.code();
-                else if constexpr (std::is_same_v<T, request_failed>) return x.id == y.id && x.error.code() == y.error.code();
+                else if constexpr (std::is_same_v<T, request_failed>)
+                    return x.id == y.id && x.error.code() == y.error.code();
                 else if constexpr (std::is_same_v<T, protocol_violation>) return x.error.code() == y.error.code();
                 else return x == y;
             },

@@ -44,19 +44,26 @@ qwire::qmp::client_options options_from(std::uint8_t flags, qwire::time_point st
     return o;
 }
 
+std::string text(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 // A well-formed server message chosen by `pick`, aimed at an open request when one is needed.
 std::string message(input& in, qmp_client_checker& c) {
     const std::uint8_t pick = in.byte();
     const json id = c.pick_open(in.byte()).value;
     switch (pick % 8) {
-    case 0: return R"({"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}})";
+    case 0:
+        return R"({"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, )"
+               R"("capabilities": ["oob"]}})";
     case 1: return R"({"QMP": {"version": {}, "capabilities": []}})";
     case 2: return R"({"return": {}})";
     case 3: return json{{"return", {{"status", "running"}}}, {"id", id}}.dump();
-    case 4: return json{{"id", id}, {"error", {{"class", "GenericError"}, {"desc", std::string(in.short_string())}}}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    case 4: return text({{"id", id}, {"error", {{"class", "GenericError"}, {"desc", std::string(in.short_string())}}}});
     case 5: return R"({"error": {"class": "GenericError", "desc": "JSON parse error"}})";
     case 6: return R"({"event": "STOP", "timestamp": {"seconds": 1, "microseconds": 2}})";
-    default: return json{{"event", std::string(in.short_string(8))}, {"data", {{"n", pick}}}, {"timestamp", {{"seconds", -1}, {"microseconds", -1}}}}.dump(-1, ' ', false, json::error_handler_t::replace);
+    default:
+        return text({{"event", std::string(in.short_string(8))},
+                     {"data", {{"n", pick}}},
+                     {"timestamp", {{"seconds", -1}, {"microseconds", -1}}}});
     }
 }
 

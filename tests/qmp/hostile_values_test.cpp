@@ -65,11 +65,13 @@ void check_surviving(const std::vector<surviving>& rows) {
 
 TEST_CASE("qmp hostile values: values QEMU could send are delivered as they are") {
     check_surviving({
-        {"a \\u0000 escape in a reply", R"({"return": "a\u0000b", "id": 1})" "\r\n", {R"(reply 1 "a\u0000b")", failed2}},
+        {"a \\u0000 escape in a reply", R"({"return": "a\u0000b", "id": 1})" "\r\n",
+         {R"(reply 1 "a\u0000b")", failed2}},
         {"a \\u0000 escape in a key and an event name",
          R"({"event": "ST\u0000P", "data": {"\u0000": 0}, "timestamp": {"seconds": 1, "microseconds": 2}})" "\r\n",
          {"event ST\0P {\"\\u0000\":0} 1.2"s, failed1, failed2}},
-        {"a surrogate pair escape", R"({"return": "\ud83d\ude00", "id": 1})" "\r\n", {"reply 1 \"\xf0\x9f\x98\x80\"", failed2}},
+        {"a surrogate pair escape", R"({"return": "\ud83d\ude00", "id": 1})" "\r\n",
+         {"reply 1 \"\xf0\x9f\x98\x80\"", failed2}},
         {"an integer beyond uint64 becomes a double", R"({"return": 123456789012345678901234567890, "id": 1})" "\r\n",
          {"reply 1 1.2345678901234568e+29", failed2}},
         {"an empty event name and an empty error class",
@@ -79,7 +81,8 @@ TEST_CASE("qmp hostile values: values QEMU could send are delivered as they are"
         {"return null and an id beyond uint64", R"({"return": null, "id": 18446744073709551616})" "\r\n"
                                                 R"({"return": null, "id": 2})" "\r\n",
          {"violation unknown_reply_id", "reply 2 null", failed1}, 1},
-        {"the id 1.0 is not the id 1", R"({"return": {}, "id": 1.0})" "\r\n", {"violation unknown_reply_id", failed1, failed2}, 1},
+        {"the id 1.0 is not the id 1", R"({"return": {}, "id": 1.0})" "\r\n",
+         {"violation unknown_reply_id", failed1, failed2}, 1},
         {"unknown members beside return, error and event",
          R"({"return": 7, "id": 1, "extra": [1]})" "\r\n"
          R"({"event": "X", "timestamp": {"seconds": 1, "microseconds": 2, "nanoseconds": 3}, "more": {}})" "\r\n",
@@ -91,7 +94,8 @@ TEST_CASE("qmp hostile values: duplicate keys: the last one counts") {
     // QEMU never sends duplicate keys; the client's JSON parser keeps the last value of a key.
     check_surviving({
         {"return twice", R"({"return": 1, "return": 2, "id": 1})" "\r\n", {"reply 1 2", failed2}},
-        {"id twice names the second request", R"({"id": 1, "return": "x", "id": 2})" "\r\n", {"reply 2 \"x\"", failed1}},
+        {"id twice names the second request", R"({"id": 1, "return": "x", "id": 2})" "\r\n",
+         {"reply 2 \"x\"", failed1}},
         {"event twice", R"({"event": "A", "event": "B", "timestamp": {"seconds": 1, "microseconds": 2}})" "\r\n",
          {"event B null 1.2", failed1, failed2}},
     });
@@ -177,7 +181,8 @@ TEST_CASE("qmp hostile values: EOF in every state") {
 TEST_CASE("qmp hostile values: a slow drip, one byte per receive(), gives what the whole stream gives") {
     scenario s = three_commands();
     s.after = eof_expecting(0);
-    const std::string stream = cat({head, R"({"return": 1, "id": 1})", "\r\n", stop_event, R"({"return": 2, "id": 2})"});
+    const std::string stream =
+        cat({head, R"({"return": 1, "id": 1})", "\r\n", stop_event, R"({"return": 2, "id": 2})"});
     const strings expected = {"greeting oob", "ready oob", reply0_seen, stop_seen, "reply 1 1", stop_seen,
                               "reply 2 2", disconnect(errc::peer_closed)};
     CHECK(s.run(qwire::test::cut_every(stream, 1)).events == expected);
