@@ -204,6 +204,7 @@ struct server::impl {
     }
 
     bool command_exists(const std::string& name) const {
+        if (name.empty()) return false;  // QEMU: "The command  has not been found"
         if (state == server_state::negotiating) return name == "qmp_capabilities";
         if (options.schema) return types->command(name) != nullptr;
         return true;

@@ -47,7 +47,11 @@ tl::expected<server_message, error> decode_event(json& message, json& name) {
         return bad("event " + e.name + ": timestamp needs integer seconds and microseconds");
     }
     e.timestamp = {seconds->get<std::int64_t>(), micros->get<std::int64_t>()};
-    if (auto data = message.find("data"); data != message.end()) e.data = std::move(*data);
+    if (auto data = message.find("data"); data != message.end()) {
+        // QEMU's event data is a dictionary; anything else would surprise code reading e.data["x"].
+        if (!data->is_object() && !data->is_null()) return bad("event " + e.name + ": \"data\" is not an object");
+        e.data = std::move(*data);
+    }
     return e;
 }
 

@@ -166,6 +166,14 @@ TEST_CASE("qmp server reports malformed messages as typed violations") {
              "violation unexpected_message: QMP input member 'foo' is unexpected"});
 }
 
+TEST_CASE("qmp server answers an empty command name itself, as QEMU does (found by fuzzing)") {
+    // QEMU looks "" up like any name and answers CommandNotFound; the application never sees it.
+    server_scenario s;
+    const server_log log = s.check(caps_oob + R"({"execute":"","id":1})", {"ready oob"});
+    CHECK(log.written.ends_with(
+        "{\"id\": 1, \"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command  has not been found\"}}\r\n"));
+}
+
 TEST_CASE("qmp server limits the size of one message") {
     // Past the limit QEMU drops the tokens so far and lexes on from the next byte: the rest of
     // the message comes out as stray values, each answered, then the stream is in step again.
