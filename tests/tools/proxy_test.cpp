@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -28,7 +29,14 @@ public:
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
         std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        bool connected = false;
+        for (int attempt = 0; attempt < 50 && !connected; ++attempt) {  // a full backlog says EAGAIN
+            connected = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+            if (!connected && errno != EAGAIN && errno != EINTR) break;
+            if (!connected) std::this_thread::sleep_for(20ms);
+        }
+        INFO("connecting to " << path << ": " << std::strerror(errno));
+        REQUIRE(connected);
         timeval tv{0, 100000};
         ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
