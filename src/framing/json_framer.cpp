@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <cstdio>
+#include <utility>
 
 #include "framing/block_classify.hpp"
 
@@ -168,8 +169,9 @@ frame_result json_framer::continue_value() {
 // the last bytes before stop go one at a time.
 json_framer::scan json_framer::scan_bytes(const unsigned char*& p, const unsigned char* stop) {
     if (classify_ == nullptr || state_ == state::scalar) return scan_bytewise(p, stop);
-    if (brackets_.empty() && state_ == state::container && p < stop) {  // the first byte
-        if (const scan result = scan_bytewise(p, p + 1); result != scan::incomplete) return result;
+    if (brackets_.empty() && state_ == state::container && p < stop && *p != '"') {  // the opener
+        if (const scan result = take_bracket(*p); result != scan::incomplete) return result;
+        ++p;
     }
     if (brackets_.empty()) return scan_bytewise(p, stop);  // a top-level string
     while (stop - p >= 64) {
@@ -185,7 +187,7 @@ json_framer::scan json_framer::scan_bytes(const unsigned char*& p, const unsigne
 json_framer::scan json_framer::scan_block(const unsigned char*& p) {
     const framing_detail::block_masks m = classify_(p, options_.reset_byte.value_or(0));
     bool escape = state_ == state::escape;
-    const std::uint64_t escaped = escaped_bytes(m.backslash, escape);
+    const std::uint64_t escaped = m.backslash == 0 ? std::exchange(escape, false) : escaped_bytes(m.backslash, escape);
     const std::uint64_t in_string = prefix_xor(m.quote & ~escaped) ^ (state_ == state::container ? 0 : ~std::uint64_t{0});
     if ((m.reset & reset_bits_) != 0 || (m.backslash & ~in_string) != 0) return scan_bytewise(p, p + 64);
     for (std::uint64_t brackets = (m.open | m.close) & ~in_string; brackets != 0; brackets &= brackets - 1) {
@@ -202,7 +204,7 @@ json_framer::scan json_framer::scan_block(const unsigned char*& p) {
 
 // A bracket outside strings: complete when it closes the value, error when it does not match
 // or nests too deep.
-json_framer::scan json_framer::take_bracket(unsigned char c) {
+inline json_framer::scan json_framer::take_bracket(unsigned char c) {
     if (c == '{' || c == '[') {
         if (brackets_.size() >= options_.max_depth) {
             scan_error_ = errc::nesting_too_deep;
