@@ -7,8 +7,9 @@
 // from next_deadline(), and hands every event to the application's handler, in order. It closes
 // the socket when the client emits `disconnect`. All protocol decisions stay in the client.
 //
-// It can dial (Unix path or host:port, non-blocking connect with a deadline) or accept one
-// connection on a listening Unix socket (for QEMU started with `server=off`, which dials us).
+// It can dial (Unix path or host:port, non-blocking connect with a deadline), accept one
+// connection on a listening Unix socket (for QEMU started with `server=off`, which dials us),
+// or adopt a socket that is already connected (a socketpair).
 // With a reconnect_policy it dials (or accepts) again after a lost connection, with a fresh
 // client each time: the application sees `disconnect`, then a new session. Requests never carry
 // over: those of the lost connection fail; commands issued after the disconnect are held by the
@@ -25,6 +26,7 @@
 // it must not destroy the connection or run the loop. Not thread-safe: one loop, one thread.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -116,6 +118,26 @@ public:
         l.watch(c.get());
         if (auto added = l.add(c->listener_.get(), EPOLLIN, c.get()); !added) return tl::unexpected(added.error());
         c->start();
+        return c;
+    }
+
+    /// Starts the session on a socket that is already connected: one end of a socketpair
+    /// (an in-process peer), or a descriptor inherited from a parent. It is made non-blocking.
+    /// There is nothing to dial again, so `options.reconnect` is ignored: once the session
+    /// ends, the connection is finished. Problems with the descriptor arrive as events.
+    [[nodiscard]] static std::unique_ptr<connection> adopt(loop& l, unique_fd fd, options_type options,
+                                                           event_handler handler) {
+        options.reconnect.reset();
+        std::unique_ptr<connection> c(new connection(l, std::move(options), std::move(handler)));
+        c->client_ = c->fresh_client(loop::now());
+        l.watch(c.get());
+        const int flags = ::fcntl(fd.get(), F_GETFL);
+        if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
+            (void)c->client_.transport_failed(std::error_code(errno, std::system_category()));
+            c->deliver();
+            return c;
+        }
+        c->connected(std::move(fd));
         return c;
     }
 
