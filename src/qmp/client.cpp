@@ -20,12 +20,12 @@
 #include "qwire/qmp/client.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <unordered_map>
 #include <variant>
 
 #include "engine/event_queue.hpp"
+#include "engine/lazy_deque.hpp"
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
 #include "qmp/wire.hpp"
@@ -96,7 +96,7 @@ struct client::impl {
     engine::event_queue<client_event> events;
     engine::output_queue output;
     engine::pending_table<request> pending;
-    std::deque<std::uint64_t> held;  // in-band requests not yet released, in order
+    engine::lazy_deque<std::uint64_t> held;  // in-band requests not yet released, in order
     std::unordered_map<std::uint64_t, std::uint64_t> numeric_keys;  // wire id -> request
     std::map<std::string, std::uint64_t> text_keys;
     std::optional<qmp::greeting> greeting;
