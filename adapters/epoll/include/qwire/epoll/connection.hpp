@@ -316,6 +316,9 @@ private:
             const ssize_t n = ::recv(sock_.get(), buffer.data(), buffer.size(), 0);
             if (n > 0) {
                 (void)client_.receive(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+                // A short read drained the socket: another recv() would only say EAGAIN. The
+                // loop is level-triggered, so anything arriving later wakes it again.
+                if (static_cast<std::size_t>(n) < buffer.size()) return;
                 continue;
             }
             if (n == 0) {
