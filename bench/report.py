@@ -109,9 +109,11 @@ def machine():
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def number(x):
+def number(x, ratio=False):
     if x is None:
         return "-"
+    if ratio and abs(x) < 10:
+        return "%.3f" % x  # enough to see which side of a target it falls
     if abs(x) >= 100:
         return "%.0f" % x
     if abs(x) >= 10:
@@ -124,7 +126,7 @@ def print_table(rows, host):
         host["date"], host["cpu"], host["cores"], " ".join("%.2f" % x for x in host["load_average"])))
     head = ("group", "measure", "unit", "qwire", "baseline", "ratio", "target", "")
     cells = [head] + [(r["group"], r["measure"], r["unit"], number(r["qwire"]), number(r["baseline"]),
-                       number(r["ratio"]), r["target"] or "", r["verdict"]) for r in rows]
+                       number(r["ratio"], ratio=True), r["target"] or "", r["verdict"]) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
     for i, c in enumerate(cells):
         print("  ".join(s.ljust(w) if j < 3 else s.rjust(w) if j < 7 else s for j, (s, w) in enumerate(zip(c, widths))).rstrip())
