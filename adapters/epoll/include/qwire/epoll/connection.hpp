@@ -202,6 +202,14 @@ public:
         return {};
     }
 
+    /// Writes what the client has queued now rather than on the loop's next iteration, for a
+    /// caller that issues one command and then waits for it (sync_client): the command leaves
+    /// without a round of EPOLLOUT. What the socket does not take is written later as usual.
+    void write_now() {
+        flush();
+        if (!delivering_) deliver();
+    }
+
 private:
     enum class phase : std::uint8_t { dialing, accepting, connected, waiting_to_redial, finished };
 
