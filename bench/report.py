@@ -54,11 +54,17 @@ def load(directory):
 
 
 def find(run, benchmark):
+    """The median of the repetitions when there are several, else the one run."""
+    found = None
     for entry in run.get("benchmarks", []):
-        name = entry["name"]
-        if (name == benchmark or name.startswith(benchmark + "/")) and entry.get("run_type") != "aggregate":
+        name = entry.get("run_name", entry["name"])
+        if name != benchmark and not name.startswith(benchmark + "/"):
+            continue
+        if entry.get("aggregate_name") == "median":
             return entry
-    return None
+        if entry.get("run_type") != "aggregate" and found is None:
+            found = entry
+    return found
 
 
 def value(run, benchmark, metric):
