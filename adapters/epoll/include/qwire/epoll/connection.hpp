@@ -293,7 +293,9 @@ private:
             }
             case phase::connected:
                 if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_all();
-                if (phase_ == phase::connected && (events & EPOLLOUT)) flush();
+                // What the input released (QMP's queued commands) leaves now instead of after
+                // a round of EPOLLOUT; flush() asks for EPOLLOUT only if the socket is full.
+                flush();
                 deliver();
                 return;
             case phase::waiting_to_redial:
