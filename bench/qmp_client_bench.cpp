@@ -1,8 +1,11 @@
 // The QMP client on 17_pipeline_1000 (1000 query-status replies) replayed in memory, next to a
 // bare nlohmann::json::parse of the same lines, pre-split: the floor any JSON-based client pays.
+// Heap allocations are counted by the replaced operator new below and reported per reply.
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <fstream>
+#include <new>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -12,6 +15,23 @@
 #include "qwire/qmp/client.hpp"
 
 namespace {
+std::size_t allocations = 0;  // operator new calls in this process; one thread
+}  // namespace
+
+void* operator new(std::size_t size) {
+    ++allocations;
+    if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+void count_allocations(benchmark::State& state, std::size_t before, std::size_t replies) {
+    state.counters["allocs_per_reply"] =
+        replies == 0 ? 0.0 : static_cast<double>(allocations - before) / static_cast<double>(replies);
+}
 
 const std::string& pipeline() {
     static const std::string bytes = [] {
@@ -29,6 +49,7 @@ constexpr std::size_t handshake_bytes = 158;  // greeting and the reply to qmp_c
 void client_pipeline(benchmark::State& state) {
     const std::string& bytes = pipeline();
     std::size_t replies = 0;
+    const std::size_t before = allocations;
     for (auto _ : state) {
         qwire::qmp::client client;
         (void)client.receive(std::string_view(bytes).substr(0, handshake_bytes));
@@ -45,6 +66,7 @@ void client_pipeline(benchmark::State& state) {
             }
         }
     }
+    count_allocations(state, before, replies);
     if (replies != 1000 * static_cast<std::size_t>(state.iterations())) state.SkipWithError("replies missing");
     state.counters["replies"] = benchmark::Counter(static_cast<double>(replies), benchmark::Counter::kIsRate);
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * (bytes.size() - handshake_bytes)));
@@ -55,6 +77,7 @@ void bare_parse(benchmark::State& state) {
     std::istringstream in(pipeline().substr(handshake_bytes));
     for (std::string line; std::getline(in, line);) lines.push_back(line);
     std::size_t frames = 0;
+    const std::size_t before = allocations;
     for (auto _ : state) {
         for (const auto& line : lines) {
             auto value = nlohmann::json::parse(line, nullptr, false);
@@ -62,7 +85,8 @@ void bare_parse(benchmark::State& state) {
             ++frames;
         }
     }
-    state.counters["frames"] = benchmark::Counter(static_cast<double>(frames), benchmark::Counter::kIsRate);
+    count_allocations(state, before, frames);
+    state.counters["replies"] = benchmark::Counter(static_cast<double>(frames), benchmark::Counter::kIsRate);
 }
 
 }  // namespace

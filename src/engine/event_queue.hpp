@@ -8,10 +8,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <utility>
 
+#include "engine/lazy_deque.hpp"
 #include "qwire/session.hpp"
 
 namespace qwire::engine {
@@ -73,7 +73,7 @@ private:
         return false;  // a limit of zero: nothing to make room in
     }
 
-    std::deque<item> items_;
+    lazy_deque<item> items_;
     std::size_t droppable_ = 0;
     std::size_t max_droppable_;
     overflow_policy policy_;

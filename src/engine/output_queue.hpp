@@ -9,11 +9,11 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/lazy_deque.hpp"
 #include "qwire/session.hpp"
 
 namespace qwire::engine {
@@ -64,7 +64,7 @@ private:
     std::string buffer_;
     std::size_t head_ = 0;       // first unconsumed byte of buffer_
     std::uint64_t consumed_ = 0;  // bytes consumed since the start
-    std::deque<mark> marks_;     // only messages with descriptors or a notification
+    lazy_deque<mark> marks_;     // only messages with descriptors or a notification
 };
 
 }  // namespace qwire::engine

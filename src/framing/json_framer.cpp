@@ -1,6 +1,10 @@
 #include "qwire/framing/json_framer.hpp"
 
+#include <bit>
 #include <cstdio>
+#include <utility>
+
+#include "framing/block_classify.hpp"
 
 namespace qwire {
 namespace {
@@ -22,6 +26,30 @@ bool starts_scalar(unsigned char c) noexcept {
     return c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n';
 }
 
+// Bit i set: byte i of a block is escaped, that is preceded by an odd-length run of
+// backslashes. `carry` says byte 0 is escaped (the previous block ended in such a run) and is
+// set for the next block. A run is counted by adding its first bit to it: the carry ripples to
+// the byte after the run. Runs that start on an even bit escape an odd byte when their length
+// is odd, and the other way round; one that reaches bit 63 from an odd start escapes byte 0 of
+// the next block.
+std::uint64_t escaped_bytes(std::uint64_t backslash, bool& carry) noexcept {
+    constexpr std::uint64_t even = 0x5555555555555555ULL;
+    constexpr std::uint64_t odd = ~even;
+    const std::uint64_t first = carry ? 1 : 0;
+    const std::uint64_t runs = backslash & ~first;  // an escaped backslash starts no run
+    const std::uint64_t starts = runs & ~(runs << 1);
+    const std::uint64_t after_even = runs + (starts & even);
+    const std::uint64_t after_odd = runs + (starts & odd);
+    carry = after_odd < runs;
+    return (after_even & ~runs & odd) | (after_odd & ~runs & even) | first;
+}
+
+// Bit i set: an odd number of the bits 0..i of x are set.
+std::uint64_t prefix_xor(std::uint64_t x) noexcept {
+    for (unsigned shift = 1; shift < 64; shift *= 2) x ^= x << shift;
+    return x;
+}
+
 std::string describe_byte(unsigned char c) {
     char text[40];
     if (c >= 0x20 && c < 0x7f) {
@@ -34,7 +62,8 @@ std::string describe_byte(unsigned char c) {
 
 }  // namespace
 
-json_framer::json_framer(json_framer_options options) : options_(options) {
+json_framer::json_framer(json_framer_options options)
+    : options_(options), classify_(framing_detail::classifier_for(framing_detail::best_scan_level())) {
     for (unsigned char c : std::string_view("\"\\")) class_[c] |= stops_string;
     for (unsigned char c : std::string_view("\"{}[]")) class_[c] |= stops_container;
     for (unsigned char c : std::string_view(" \t\r\n")) class_[c] |= whitespace;
@@ -44,7 +73,10 @@ json_framer::json_framer(json_framer_options options) : options_(options) {
             class_[c] |= scalar_byte;
         }
     }
-    if (options_.reset_byte) class_[*options_.reset_byte] = stops_string | stops_container | reset_flag;
+    if (options_.reset_byte) {
+        class_[*options_.reset_byte] = stops_string | stops_container | reset_flag;
+        reset_bits_ = ~std::uint64_t{0};
+    }
 }
 
 bool json_framer::in_frame() const noexcept {
@@ -132,8 +164,65 @@ frame_result json_framer::continue_value() {
 
 // Advances p over the current value until it completes (p just past its end), the reset byte
 // or a bad bracket appears (p at that byte), or p reaches stop. The state persists between
-// calls, so a value may be scanned across any number of inputs.
+// calls, so a value may be scanned across any number of inputs. Inside a container, whole
+// 64-byte blocks go through scan_block(); the opening byte, top-level strings and scalars, and
+// the last bytes before stop go one at a time.
 json_framer::scan json_framer::scan_bytes(const unsigned char*& p, const unsigned char* stop) {
+    if (classify_ == nullptr || state_ == state::scalar) return scan_bytewise(p, stop);
+    if (brackets_.empty() && state_ == state::container && p < stop && *p != '"') {  // the opener
+        if (const scan result = take_bracket(*p); result != scan::incomplete) return result;
+        ++p;
+    }
+    if (brackets_.empty()) return scan_bytewise(p, stop);  // a top-level string
+    while (stop - p >= 64) {
+        if (const scan result = scan_block(p); result != scan::incomplete) return result;
+    }
+    return scan_bytewise(p, stop);
+}
+
+// One block of 64 bytes inside a container. Strings are the bytes between unescaped quotes
+// (a prefix XOR of the quote bits); the brackets outside them are taken one by one. Escapes
+// count only inside strings: a block with a backslash outside a string, or with the reset
+// byte, goes one byte at a time instead, so that invalid input frames exactly as before.
+json_framer::scan json_framer::scan_block(const unsigned char*& p) {
+    const framing_detail::block_masks m = classify_(p, options_.reset_byte.value_or(0));
+    bool escape = state_ == state::escape;
+    const std::uint64_t escaped = m.backslash == 0 ? std::exchange(escape, false) : escaped_bytes(m.backslash, escape);
+    const std::uint64_t in_string = prefix_xor(m.quote & ~escaped) ^ (state_ == state::container ? 0 : ~std::uint64_t{0});
+    if ((m.reset & reset_bits_) != 0 || (m.backslash & ~in_string) != 0) return scan_bytewise(p, p + 64);
+    for (std::uint64_t brackets = (m.open | m.close) & ~in_string; brackets != 0; brackets &= brackets - 1) {
+        const unsigned char* at = p + std::countr_zero(brackets);
+        if (const scan result = take_bracket(*at); result != scan::incomplete) {
+            p = result == scan::complete ? at + 1 : at;
+            return result;
+        }
+    }
+    state_ = (in_string >> 63) == 0 ? state::container : escape ? state::escape : state::string;
+    p += 64;
+    return scan::incomplete;
+}
+
+// A bracket outside strings: complete when it closes the value, error when it does not match
+// or nests too deep.
+inline json_framer::scan json_framer::take_bracket(unsigned char c) {
+    if (c == '{' || c == '[') {
+        if (brackets_.size() >= options_.max_depth) {
+            scan_error_ = errc::nesting_too_deep;
+            return scan::error;
+        }
+        brackets_.push_back(static_cast<char>(c));
+        return scan::incomplete;
+    }
+    const char opener = c == '}' ? '{' : '[';
+    if (brackets_.empty() || brackets_.back() != opener) {
+        scan_error_ = errc::malformed_json;
+        return scan::error;
+    }
+    brackets_.pop_back();
+    return brackets_.empty() ? scan::complete : scan::incomplete;
+}
+
+json_framer::scan json_framer::scan_bytewise(const unsigned char*& p, const unsigned char* stop) {
     for (;;) {
         switch (state_) {
             case state::string:
@@ -157,23 +246,9 @@ json_framer::scan json_framer::scan_bytes(const unsigned char*& p, const unsigne
                 if (class_[c] & reset_flag) return scan::reset;
                 if (c == '"') {
                     state_ = state::string;
-                } else if (c == '{' || c == '[') {
-                    if (brackets_.size() >= options_.max_depth) {
-                        scan_error_ = errc::nesting_too_deep;
-                        return scan::error;
-                    }
-                    brackets_.push_back(static_cast<char>(c));
-                } else {
-                    const char opener = c == '}' ? '{' : '[';
-                    if (brackets_.empty() || brackets_.back() != opener) {
-                        scan_error_ = errc::malformed_json;
-                        return scan::error;
-                    }
-                    brackets_.pop_back();
-                    if (brackets_.empty()) {
-                        ++p;
-                        return scan::complete;
-                    }
+                } else if (const scan result = take_bracket(c); result != scan::incomplete) {
+                    if (result == scan::complete) ++p;
+                    return result;
                 }
                 ++p;
                 break;

@@ -20,12 +20,12 @@
 #include "qwire/qmp/client.hpp"
 
 #include <algorithm>
-#include <deque>
 #include <map>
 #include <unordered_map>
 #include <variant>
 
 #include "engine/event_queue.hpp"
+#include "engine/lazy_deque.hpp"
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
 #include "qmp/wire.hpp"
@@ -80,6 +80,7 @@ struct request {
     bool released = false;
     bool abandoned = false;  // outcome already reported; waits only for QEMU's late reply
     std::optional<wire_key> key;
+    bool automatic_key = false;  // the wire id is the request id: found through `pending`
 };
 
 }  // namespace
@@ -96,8 +97,8 @@ struct client::impl {
     engine::event_queue<client_event> events;
     engine::output_queue output;
     engine::pending_table<request> pending;
-    std::deque<std::uint64_t> held;  // in-band requests not yet released, in order
-    std::unordered_map<std::uint64_t, std::uint64_t> numeric_keys;  // wire id -> request
+    engine::lazy_deque<std::uint64_t> held;  // in-band requests not yet released, in order
+    std::unordered_map<std::uint64_t, std::uint64_t> numeric_keys;  // caller's wire id -> request
     std::map<std::string, std::uint64_t> text_keys;
     std::optional<qmp::greeting> greeting;
     bool oob = false;
@@ -176,7 +177,7 @@ struct client::impl {
     }
 
     void forget_key(const request& r) {
-        if (!r.key) return;
+        if (!r.key || r.automatic_key) return;
         if (r.key->numeric) {
             numeric_keys.erase(r.key->number);
         } else {
@@ -274,10 +275,18 @@ struct client::impl {
         release_held();
     }
 
+    // Automatic ids (the request id, sent as a number) need no map of their own: the pending
+    // table already finds the request by it. Ids the caller chose are kept in the maps.
+    bool has_automatic_key(std::uint64_t number) {
+        const request* r = pending.find(number);
+        return r != nullptr && r->automatic_key;
+    }
+
     std::optional<std::uint64_t> match_id(const json& wire_id) {
         const wire_key key = key_of(wire_id);
         if (key.numeric) {
             if (auto it = numeric_keys.find(key.number); it != numeric_keys.end()) return it->second;
+            if (has_automatic_key(key.number)) return key.number;
         } else if (auto it = text_keys.find(key.text); it != text_keys.end()) {
             return it->second;
         }
@@ -355,7 +364,9 @@ struct client::impl {
         if (o.send_id) {
             if (wire_id.is_null()) return refuse(errc::invalid_argument, "a null id cannot be matched");
             r.key = key_of(wire_id);
-            const bool taken = r.key->numeric ? numeric_keys.contains(r.key->number) : text_keys.contains(r.key->text);
+            r.automatic_key = !o.id;
+            const bool taken = r.key->numeric ? numeric_keys.contains(r.key->number) || has_automatic_key(r.key->number)
+                                              : text_keys.contains(r.key->text);
             if (taken) return refuse(errc::invalid_argument, "id " + wire::dump(wire_id) + " is in use");
         }
         r.bytes = wire::encode_command(command, arguments, o.oob, o.send_id ? &wire_id : nullptr);
@@ -368,7 +379,7 @@ struct client::impl {
         r.expect_reply = o.expect_reply;
         ++next_id;
         ++outcomes_owed;
-        if (r.key) {
+        if (r.key && !r.automatic_key) {
             if (r.key->numeric) {
                 numeric_keys.emplace(r.key->number, id);
             } else {

@@ -48,9 +48,12 @@ struct loop::state {
         return best;
     }
 
+    // The timer may go off before the earliest deadline, never after it: a later or removed
+    // deadline leaves it set (an early expiry finds nothing due and sets it again), so a
+    // command that sets a deadline and gets its reply in time costs no timerfd_settime().
     void arm() {
         const auto when = earliest();
-        if (when == armed) return;
+        if (!when || (armed && *armed <= *when)) return;
         armed = when;
         itimerspec spec{};
         if (when) {

@@ -104,6 +104,7 @@ tl::expected<nlohmann::json, error> sync_client::execute(std::string_view comman
     if (!options.deadline) options.deadline = now + timeout;
     auto id = impl_->conn->execute(command, std::move(arguments), std::move(options));
     if (!id) return tl::unexpected(id.error());
+    impl_->conn->write_now();  // nothing else will join it: no need to wait for the loop
     // The core fails the request at its deadline, so this ends; the margin only guards the loop.
     impl_->run_until(*options.deadline + std::chrono::seconds(1),
                      [&] { return impl_->outcomes.contains(id->value); });

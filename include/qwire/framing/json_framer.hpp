@@ -32,6 +32,10 @@
 // Reset byte (the guest agent's 0xFF): wherever it appears, inside a frame or a string too, it
 // discards the partial frame, clears a failure, and is reported as status reset.
 //
+// Speed: inside a container the framer classifies 64 bytes at a time with vector compares
+// (AVX2 or SSE2, picked at run time for the CPU) and finds strings and brackets with bit
+// arithmetic; results are the same byte for byte as scanning one byte at a time.
+//
 // Not thread-safe; distinct framers are independent; movable.
 #pragma once
 
@@ -49,6 +53,12 @@
 #include "qwire/framing/frame_result.hpp"
 
 namespace qwire {
+
+namespace framing_detail {
+struct block_masks;
+struct framer_access;
+using block_classifier = block_masks (*)(const unsigned char* block, unsigned char reset_byte) noexcept;
+}  // namespace framing_detail
 
 struct json_framer_options {
     std::size_t max_frame_bytes = 10 * 1024 * 1024;  ///< bytes of one value, whitespace excluded
@@ -81,18 +91,24 @@ public:
     [[nodiscard]] frame_result next();
 
 private:
+    friend struct framing_detail::framer_access;
     enum class state : std::uint8_t { idle, container, string, escape, scalar, failed };
     enum class scan : std::uint8_t { incomplete, complete, reset, error };
 
     frame_result start_value();
     frame_result continue_value();
     scan scan_bytes(const unsigned char*& p, const unsigned char* stop);
+    scan scan_bytewise(const unsigned char*& p, const unsigned char* stop);
+    scan scan_block(const unsigned char*& p);
+    scan take_bracket(unsigned char c);
     frame_result discard_until_reset();
     frame_result fail(errc code, std::string detail);
     frame_result take_reset(std::size_t offset);
 
     json_framer_options options_;
     std::array<std::uint8_t, 256> class_{};  // byte classes, see json_framer.cpp
+    framing_detail::block_classifier classify_;  // nullptr: one byte at a time
+    std::uint64_t reset_bits_ = 0;               // all ones when a reset byte is configured
     state state_ = state::idle;
     std::string_view input_;  // fed bytes not yet consumed; a frame in progress starts here
     std::string brackets_;    // open brackets of the current frame, innermost last

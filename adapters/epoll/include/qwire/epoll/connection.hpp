@@ -7,8 +7,9 @@
 // from next_deadline(), and hands every event to the application's handler, in order. It closes
 // the socket when the client emits `disconnect`. All protocol decisions stay in the client.
 //
-// It can dial (Unix path or host:port, non-blocking connect with a deadline) or accept one
-// connection on a listening Unix socket (for QEMU started with `server=off`, which dials us).
+// It can dial (Unix path or host:port, non-blocking connect with a deadline), accept one
+// connection on a listening Unix socket (for QEMU started with `server=off`, which dials us),
+// or adopt a socket that is already connected (a socketpair).
 // With a reconnect_policy it dials (or accepts) again after a lost connection, with a fresh
 // client each time: the application sees `disconnect`, then a new session. Requests never carry
 // over: those of the lost connection fail; commands issued after the disconnect are held by the
@@ -25,6 +26,7 @@
 // it must not destroy the connection or run the loop. Not thread-safe: one loop, one thread.
 #pragma once
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -119,6 +121,26 @@ public:
         return c;
     }
 
+    /// Starts the session on a socket that is already connected: one end of a socketpair
+    /// (an in-process peer), or a descriptor inherited from a parent. It is made non-blocking.
+    /// There is nothing to dial again, so `options.reconnect` is ignored: once the session
+    /// ends, the connection is finished. Problems with the descriptor arrive as events.
+    [[nodiscard]] static std::unique_ptr<connection> adopt(loop& l, unique_fd fd, options_type options,
+                                                           event_handler handler) {
+        options.reconnect.reset();
+        std::unique_ptr<connection> c(new connection(l, std::move(options), std::move(handler)));
+        c->client_ = c->fresh_client(loop::now());
+        l.watch(c.get());
+        const int flags = ::fcntl(fd.get(), F_GETFL);
+        if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
+            (void)c->client_.transport_failed(std::error_code(errno, std::system_category()));
+            c->deliver();
+            return c;
+        }
+        c->connected(std::move(fd));
+        return c;
+    }
+
     connection(const connection&) = delete;
     connection& operator=(const connection&) = delete;
     ~connection() override {
@@ -178,6 +200,14 @@ public:
         }
         if (!delivering_) deliver();
         return {};
+    }
+
+    /// Writes what the client has queued now rather than on the loop's next iteration, for a
+    /// caller that issues one command and then waits for it (sync_client): the command leaves
+    /// without a round of EPOLLOUT. What the socket does not take is written later as usual.
+    void write_now() {
+        flush();
+        if (!delivering_) deliver();
     }
 
 private:
@@ -263,7 +293,9 @@ private:
             }
             case phase::connected:
                 if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_all();
-                if (phase_ == phase::connected && (events & EPOLLOUT)) flush();
+                // What the input released (QMP's queued commands) leaves now instead of after
+                // a round of EPOLLOUT; flush() asks for EPOLLOUT only if the socket is full.
+                flush();
                 deliver();
                 return;
             case phase::waiting_to_redial:
@@ -294,6 +326,9 @@ private:
             const ssize_t n = ::recv(sock_.get(), buffer.data(), buffer.size(), 0);
             if (n > 0) {
                 (void)client_.receive(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+                // A short read drained the socket: another recv() would only say EAGAIN. The
+                // loop is level-triggered, so anything arriving later wakes it again.
+                if (static_cast<std::size_t>(n) < buffer.size()) return;
                 continue;
             }
             if (n == 0) {

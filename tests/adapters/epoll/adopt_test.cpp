@@ -1,0 +1,63 @@
+// connection::adopt on one end of a socketpair, with the QMP server (the sans-I/O fake QEMU)
+// pumped by hand on the other end: no QEMU, no clock beyond the loop's own.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "qwire/epoll/qmp_connection.hpp"
+#include "qwire/qmp/server.hpp"
+#include "testing.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Moves bytes between the server and its end of the socket and answers every command.
+void pump(qwire::qmp::server& server, int fd) {
+    char buffer[4096];
+    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT)) > 0;) {
+        REQUIRE(server.receive(std::string_view(buffer, static_cast<std::size_t>(n))));
+    }
+    while (auto e = server.next_event()) {
+        if (auto* c = std::get_if<qwire::qmp::command>(&*e)) REQUIRE(server.reply(c->id, {{"status", "running"}}));
+    }
+    for (auto out = server.pending_output(); !out.bytes.empty(); out = server.pending_output()) {
+        const ssize_t n = ::send(fd, out.bytes.data(), out.bytes.size(), MSG_DONTWAIT);
+        REQUIRE(n > 0);
+        server.consume_output(static_cast<std::size_t>(n));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("epoll adopt: a session on a socketpair, then finished when the peer closes") {
+    int pair[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    qwire::epoll::unique_fd peer(pair[1]);
+    qwire::qmp::server server;
+    auto loop = qwire::epoll::loop::create().value();
+    std::vector<std::string> seen;
+    qwire::epoll::qmp_connection::options_type options;
+    options.reconnect = qwire::epoll::reconnect_policy{};  // ignored: nothing to dial again
+    auto c = qwire::epoll::qmp_connection::adopt(
+        loop, qwire::epoll::unique_fd(pair[0]), options,
+        [&](qwire::epoll::qmp_connection&, qwire::qmp::client_event& e) {
+            if (std::holds_alternative<qwire::qmp::ready>(e)) seen.emplace_back("ready");
+            if (auto* r = std::get_if<qwire::qmp::reply>(&e)) seen.push_back(r->value.dump());
+            if (std::holds_alternative<qwire::disconnect>(e)) seen.emplace_back("disconnect");
+        });
+    REQUIRE(c->execute("query-status"));
+    for (int i = 0; i < 100 && seen.size() < 2; ++i) {
+        pump(server, peer.get());
+        REQUIRE(loop.run_once(100ms));
+    }
+    CHECK(seen == std::vector<std::string>{"ready", R"({"status":"running"})"});
+    CHECK(c->client().oob_enabled());
+    peer.reset();
+    for (int i = 0; i < 100 && !c->finished(); ++i) REQUIRE(loop.run_once(100ms));
+    CHECK(seen.back() == "disconnect");
+    CHECK(c->finished());
+}
