@@ -23,6 +23,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "qwire/export.hpp"
+
 namespace qwire {
 
 enum class errc : int {
@@ -63,27 +65,27 @@ inline constexpr errc all_errc[] = {
 };
 
 /// The enumerator's name, e.g. "frame_too_large"; "unknown" for a value that names no code.
-[[nodiscard]] std::string_view to_string(errc code) noexcept;
+[[nodiscard]] QWIRE_API std::string_view to_string(errc code) noexcept;
 
 /// Who caused an error: decides what the caller does next (see the file comment).
 enum class error_source { caller, peer, transport };
 
 /// The source of a code, from its numeric group.
-[[nodiscard]] error_source source_of(errc code) noexcept;
+[[nodiscard]] QWIRE_API error_source source_of(errc code) noexcept;
 
 /// True for the codes after which the session cannot continue.
-[[nodiscard]] bool is_fatal(errc code) noexcept;
+[[nodiscard]] QWIRE_API bool is_fatal(errc code) noexcept;
 
 /// True for the codes where trying the same request again later may succeed.
-[[nodiscard]] bool is_retryable(errc code) noexcept;
+[[nodiscard]] QWIRE_API bool is_retryable(errc code) noexcept;
 
 /// The `std::error_category` named "qwire".
-[[nodiscard]] const std::error_category& error_category() noexcept;
+[[nodiscard]] QWIRE_API const std::error_category& error_category() noexcept;
 
 /// Makes `errc` usable as a `std::error_code` (found by argument-dependent lookup).
-[[nodiscard]] std::error_code make_error_code(errc code) noexcept;
+[[nodiscard]] QWIRE_API std::error_code make_error_code(errc code) noexcept;
 
-class error {
+class QWIRE_API error {
 public:
     /// `detail` says what exactly went wrong (e.g. which byte, which limit); `cause` is the
     /// transport's own error for connection_lost, empty otherwise.

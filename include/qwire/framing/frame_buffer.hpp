@@ -13,11 +13,12 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 
 namespace qwire::framing_detail {
 
 /// A growable byte buffer on malloc/realloc. Movable, not copyable.
-class byte_buffer {
+class QWIRE_API byte_buffer {
 public:
     byte_buffer() = default;
     byte_buffer(byte_buffer&& other) noexcept;
@@ -42,9 +43,9 @@ private:
 };
 
 /// feed() is allowed only once the previous input is used up: invalid_state otherwise.
-[[nodiscard]] tl::expected<void, error> check_drained(std::string_view unconsumed);
+[[nodiscard]] QWIRE_API tl::expected<void, error> check_drained(std::string_view unconsumed);
 
-class frame_buffer {
+class QWIRE_API frame_buffer {
 public:
     /// Bytes of the incomplete frame held from earlier input.
     [[nodiscard]] std::size_t held() const noexcept { return partial_.size(); }

@@ -45,6 +45,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/framing/frame_buffer.hpp"
 #include "qwire/framing/frame_result.hpp"
 
@@ -56,7 +57,7 @@ struct json_framer_options {
     std::optional<std::uint8_t> reset_byte;          ///< e.g. 0xFF for the guest agent
 };
 
-class json_framer {
+class QWIRE_API json_framer {
 public:
     explicit json_framer(json_framer_options options = {});
 

@@ -20,6 +20,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/framing/frame_buffer.hpp"
 #include "qwire/framing/frame_result.hpp"
 
@@ -29,7 +30,7 @@ struct line_framer_options {
     std::size_t max_line_bytes = 1024 * 1024;  ///< bytes of one line, its LF excluded
 };
 
-class line_framer {
+class QWIRE_API line_framer {
 public:
     explicit line_framer(line_framer_options options = {}) : options_(options) {}
 

@@ -77,6 +77,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qga/events.hpp"
 #include "qwire/session.hpp"
 #include "qwire/time.hpp"
@@ -120,7 +121,7 @@ struct exec_options {
     bool expect_reply = true;            ///< false: fire and forget, needs a deadline (see no_reply)
 };
 
-class client {
+class QWIRE_API client {
 public:
     explicit client(client_options options = {});
     client(client&&) noexcept;

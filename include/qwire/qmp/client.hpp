@@ -51,6 +51,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qmp/events.hpp"
 #include "qwire/qmp/schema.hpp"
 #include "qwire/session.hpp"
@@ -89,7 +90,7 @@ struct exec_options {
     bool send_id = true;                  ///< false: send no id (matched only when unambiguous)
 };
 
-class client {
+class QWIRE_API client {
 public:
     explicit client(client_options options = {});
     client(client&&) noexcept;

@@ -24,6 +24,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 
 namespace qwire::qmp {
 
@@ -61,7 +62,7 @@ struct type_info {
     std::vector<std::string> alternatives; ///< alternate: the types a value may take
 };
 
-class schema {
+class QWIRE_API schema {
 public:
     /// Builds a schema from a query-qmp-schema reply: the whole reply object
     /// ({"return": […], "id": …}) or the array it returns. Error invalid_argument when it is

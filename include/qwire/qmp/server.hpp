@@ -60,6 +60,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qmp/events.hpp"
 #include "qwire/qmp/schema.hpp"
 #include "qwire/session.hpp"
@@ -70,7 +71,7 @@ namespace qwire::qmp {
 enum class server_state : std::uint8_t { negotiating, ready, closing, closed };
 
 /// The greeting's version of the QEMU the corpus was recorded from (7.2.22, Debian).
-[[nodiscard]] nlohmann::json qemu_7_2_version();
+[[nodiscard]] QWIRE_API nlohmann::json qemu_7_2_version();
 
 struct server_options {
     /// The greeting's "version" (what query-version returns).
@@ -111,7 +112,7 @@ struct command {
 /// request_failed ends a command the session ended before it was answered.
 using server_event = std::variant<ready, command, request_failed, protocol_violation, disconnect>;
 
-class server {
+class QWIRE_API server {
 public:
     /// Queues the greeting.
     explicit server(server_options options = {});

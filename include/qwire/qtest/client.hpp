@@ -63,6 +63,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qtest/events.hpp"
 #include "qwire/session.hpp"
 #include "qwire/time.hpp"
@@ -94,7 +95,7 @@ struct exec_options {
 /// set_irq_in's list name for a device's unnamed GPIO inputs.
 inline constexpr std::string_view unnamed_gpio_in = "unnamed-gpio-in";
 
-class client {
+class QWIRE_API client {
 public:
     explicit client(client_options options = {});
     client(client&&) noexcept;
