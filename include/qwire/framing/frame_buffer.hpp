@@ -1,10 +1,11 @@
-// qwire/framing/frame_buffer.hpp — internal storage shared by the framers (not a public API).
-//
-// A framer scans the caller's bytes in place. Only a frame that is still incomplete when the
-// caller's input runs out is copied, into `partial`; when its end arrives, the rest is appended
-// and the buffers swap, so the finished frame stays valid in `done` while later input is held.
-// Each input byte is thus copied at most once, and a frame that arrives whole is never copied.
-// Growth uses realloc(), which for large buffers remaps pages instead of copying them.
+/// \file
+/// \brief Internal storage shared by the framers (not a public API).
+///
+/// A framer scans the caller's bytes in place. Only a frame that is still incomplete when the
+/// caller's input runs out is copied, into `partial`; when its end arrives, the rest is appended
+/// and the buffers swap, so the finished frame stays valid in `done` while later input is held.
+/// Each input byte is thus copied at most once, and a frame that arrives whole is never copied.
+/// Growth uses realloc(), which for large buffers remaps pages instead of copying them.
 #pragma once
 
 #include <cstddef>
