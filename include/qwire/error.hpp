@@ -9,7 +9,6 @@
 /// The codes are grouped by who caused the error, because that decides what the caller does next:
 ///
 /// ~~~{.txt}
-///
 ///   caller     the call was wrong for the current state or its arguments. Nothing changed;
 ///              fix the call (or wait, for queue_full / backlog_full) and try again.
 ///   peer       the other side sent something that breaks the protocol. Fatal codes end the

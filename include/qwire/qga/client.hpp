@@ -12,6 +12,7 @@
 /// left half a command or unread replies behind). So the client starts `unsynced` and trusts
 /// nothing until sync() has completed:
 ///
+/// ~~~{.txt}
 ///   unsynced --sync()--> syncing --the agent returns the token after its 0xFF--> ready
 ///   syncing --sync()--> syncing (a new token; the old sync fails with cancelled)
 ///   ready --sync()--> syncing
@@ -19,6 +20,7 @@
 ///   syncing --the sync times out or is cancelled--> unsynced
 ///   unsynced, syncing, ready --EOF, transport failure, close(), fatal input (ready only)--> closing
 ///   closing --the disconnect event is pulled--> closed
+/// ~~~
 ///
 /// Resynchronisation. sync(token) writes the byte 0xFF, then
 /// `{"execute":"guest-sync-delimited","arguments":{"id":TOKEN}}`. The 0xFF makes the agent drop

@@ -9,9 +9,11 @@
 ///
 /// Lifecycle (state()):
 ///
+/// ~~~{.txt}
 ///   awaiting_greeting --greeting--> negotiating --capabilities accepted--> ready
 ///   any of those three --fatal input, EOF, transport failure, handshake timeout, close()--> closing
 ///   closing --the disconnect event is pulled--> closed
+/// ~~~
 ///
 /// Negotiation runs by itself: on the greeting the client sends qmp_capabilities, enabling OOB
 /// when the server offers it and client_options::enable_oob is set. Commands may be executed in

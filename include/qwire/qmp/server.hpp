@@ -33,9 +33,11 @@
 ///
 /// Lifecycle (state()):
 ///
+/// ~~~{.txt}
 ///   negotiating --qmp_capabilities accepted--> ready
 ///   negotiating or ready --EOF, transport failure, close()--> closing
 ///   closing --the disconnect event is pulled--> closed
+/// ~~~
 ///
 /// Malformed input never ends the session (QEMU never drops a client for it): each bad message
 /// gets QEMU's error reply and a protocol_violation event. At the end every command not yet

@@ -11,8 +11,10 @@
 ///
 /// Lifecycle (state()):
 ///
+/// ~~~{.txt}
 ///   ready --fatal input, EOF, transport failure, close()--> closing
 ///   closing --the disconnect event is pulled--> closed
+/// ~~~
 ///
 /// There is no greeting and no negotiation: commands may be sent at once, and any number may be
 /// in flight (QEMU answers them in order). Each command is one LF-terminated line; each gets

@@ -5,6 +5,7 @@
 /// into the other, value by value, without going through text. They never throw (apart from
 /// std::bad_alloc) and accept every value.
 ///
+/// ~~~{.txt}
 ///   nlohmann::json            QJsonValue                   back to nlohmann::json
 ///   null                      Null                         null
 ///   boolean                   Bool                         boolean
@@ -19,6 +20,7 @@
 ///   array, object             Array, Object                array, object (keys sorted in both)
 ///   binary, discarded         Null                         null (parsing JSON never makes them)
 ///                             Undefined                    null
+/// ~~~
 ///
 /// So every value parsed from QMP text comes back equal (nlohmann's ==), except unsigned integers
 /// above 2^63-1, which QJsonValue cannot hold exactly (QJsonDocument rounds them the same way).
