@@ -1,10 +1,11 @@
-// qwire/framing/frame_buffer.hpp — internal storage shared by the framers (not a public API).
-//
-// A framer scans the caller's bytes in place. Only a frame that is still incomplete when the
-// caller's input runs out is copied, into `partial`; when its end arrives, the rest is appended
-// and the buffers swap, so the finished frame stays valid in `done` while later input is held.
-// Each input byte is thus copied at most once, and a frame that arrives whole is never copied.
-// Growth uses realloc(), which for large buffers remaps pages instead of copying them.
+/// \file
+/// \brief Internal storage shared by the framers (not a public API).
+///
+/// A framer scans the caller's bytes in place. Only a frame that is still incomplete when the
+/// caller's input runs out is copied, into `partial`; when its end arrives, the rest is appended
+/// and the buffers swap, so the finished frame stays valid in `done` while later input is held.
+/// Each input byte is thus copied at most once, and a frame that arrives whole is never copied.
+/// Growth uses realloc(), which for large buffers remaps pages instead of copying them.
 #pragma once
 
 #include <cstddef>
@@ -13,11 +14,12 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 
 namespace qwire::framing_detail {
 
 /// A growable byte buffer on malloc/realloc. Movable, not copyable.
-class byte_buffer {
+class QWIRE_API byte_buffer {
 public:
     byte_buffer() = default;
     byte_buffer(byte_buffer&& other) noexcept;
@@ -42,9 +44,9 @@ private:
 };
 
 /// feed() is allowed only once the previous input is used up: invalid_state otherwise.
-[[nodiscard]] tl::expected<void, error> check_drained(std::string_view unconsumed);
+[[nodiscard]] QWIRE_API tl::expected<void, error> check_drained(std::string_view unconsumed);
 
-class frame_buffer {
+class QWIRE_API frame_buffer {
 public:
     /// Bytes of the incomplete frame held from earlier input.
     [[nodiscard]] std::size_t held() const noexcept { return partial_.size(); }

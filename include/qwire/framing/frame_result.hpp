@@ -1,4 +1,5 @@
-// qwire/framing/frame_result.hpp — what a framer's next() hands out.
+/// \file
+/// \brief What a framer's next() hands out.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 
 namespace qwire {
 
+/// The kind of a frame_result.
 enum class frame_status : std::uint8_t {
     need_more,  ///< all input is consumed; feed more bytes
     frame,      ///< `frame` holds one complete frame
@@ -16,8 +18,9 @@ enum class frame_status : std::uint8_t {
     error,      ///< `error` says which limit or rule the input broke; the framer is now failed
 };
 
+/// One result of a framer's next(): a frame, a reset, an error, or a request for more input.
 struct frame_result {
-    frame_status status = frame_status::need_more;
+    frame_status status = frame_status::need_more;  ///< which of the members below is set
     std::string_view frame;            ///< set when status == frame
     std::optional<qwire::error> error; ///< set when status == error
 };

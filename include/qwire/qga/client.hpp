@@ -1,67 +1,70 @@
-// qwire/qga/client.hpp — a guest agent (qemu-ga) client as a pure state machine.
-//
-// qwire::qga::client speaks QGA, the dialect of QMP that qemu-ga speaks inside a guest, without
-// doing any I/O: the adapter feeds it the bytes it reads (receive), tells it about EOF, transport
-// failures and time; it hands back the bytes to write (pending_output / consume_output), one
-// deadline (next_deadline) and events (next_event). It never reads a clock, never blocks, never
-// draws a random number and never calls user code while being fed, except the optional observer.
-//
-// There is no greeting and no negotiation, and the stream cannot be trusted as found: the agent
-// keeps its parser state and its unsent replies across connections (a previous client may have
-// left half a command or unread replies behind). So the client starts `unsynced` and trusts
-// nothing until sync() has completed:
-//
-//   unsynced --sync()--> syncing --the agent returns the token after its 0xFF--> ready
-//   syncing --sync()--> syncing (a new token; the old sync fails with cancelled)
-//   ready --sync()--> syncing
-//   ready --a sent request times out or is cancelled--> unsynced (trust lost)
-//   syncing --the sync times out or is cancelled--> unsynced
-//   unsynced, syncing, ready --EOF, transport failure, close(), fatal input (ready only)--> closing
-//   closing --the disconnect event is pulled--> closed
-//
-// Resynchronisation. sync(token) writes the byte 0xFF, then
-// `{"execute":"guest-sync-delimited","arguments":{"id":TOKEN}}`. The 0xFF makes the agent drop
-// whatever half command it holds (it answers with a parse error that has no id); the agent then
-// answers the sync with a 0xFF byte followed by `{"return":TOKEN}`. The client discards
-// everything until a 0xFF arrives, ignores every message after it that is not `{"return":TOKEN}`
-// (stale replies, replies to older syncs, further 0xFFs), and only then is ready. The token must
-// be fresh for each sync and hard to guess from earlier traffic: the caller supplies it (the core
-// has no randomness), e.g. from std::random_device. qemu-ga takes it as a signed 64-bit integer.
-//
-// Trust. Once a request has been sent, the only way to stop waiting for it without its reply is
-// to stop trusting the stream: the reply may still come, late, and be taken for another's. So a
-// client-side timeout or cancel() of a sent request moves the client to `unsynced`: every other
-// sent request fails with cancelled at once, and nothing more is sent or matched until a new
-// sync() completes. A new sync() does the same to the requests already sent (their replies can
-// no longer be told from stale ones). Commands not yet sent are never affected: they are held.
-//
-// Requests. execute() returns a request_id; exactly one outcome event follows for it: reply,
-// error_reply, no_reply (fire-and-forget), or request_failed (timed_out, cancelled,
-// connection_lost). sync() returns one too; its outcome is synced or request_failed. Commands
-// executed before ready are held and sent, in order, when a sync completes. How replies are
-// matched is client_options::matching: by_id (each command carries a small integer id that
-// qemu-ga echoes; commands are pipelined, qemu-ga runs them in order) or in_order (no ids, one
-// command in flight at a time, the next reply is its reply; for agents that do not echo ids).
-//
-// Fire and forget. guest-shutdown and guest-suspend-* never reply on success. Execute them with
-// exec_options::expect_reply = false and a deadline: the outcome is no_reply when the deadline
-// passes with no reply, or the (error) reply if one comes first. In in_order mode such a command
-// holds the one slot until then, and an error reply later than the deadline would be taken for
-// the next command's: choose the deadline generously there. An EOF while it waits fails it with
-// connection_lost like any request; after guest-shutdown an EOF is usually what success looks
-// like.
-//
-// Peer errors. Before ready, nothing the agent sends is an error: it is stale, discarded and
-// counted (discarded_messages()). Once ready, a reply with an unknown id is dropped and reported
-// (protocol_violation, unknown_reply_id); a well-formed event is delivered (qemu-ga sends none);
-// anything else that is not a valid reply (not JSON, not an object, invalid UTF-8, over a limit,
-// a QMP greeting, a 0xFF byte outside a sync, a reply without an id when not exactly one request
-// waits for it…) is fatal: events received before it are delivered, then every pending request
-// fails with connection_lost in request order, then one disconnect whose reason names the
-// violation. After the disconnect nothing more comes out and every call returns invalid_state.
-//
-// Not thread-safe; distinct clients are independent; movable (a moved-from client may only be
-// destroyed or assigned to). Only std::bad_alloc escapes.
+/// \file
+/// \brief A guest agent (qemu-ga) client as a pure state machine.
+///
+/// qwire::qga::client speaks QGA, the dialect of QMP that qemu-ga speaks inside a guest, without
+/// doing any I/O: the adapter feeds it the bytes it reads (receive), tells it about EOF, transport
+/// failures and time; it hands back the bytes to write (pending_output / consume_output), one
+/// deadline (next_deadline) and events (next_event). It never reads a clock, never blocks, never
+/// draws a random number and never calls user code while being fed, except the optional observer.
+///
+/// There is no greeting and no negotiation, and the stream cannot be trusted as found: the agent
+/// keeps its parser state and its unsent replies across connections (a previous client may have
+/// left half a command or unread replies behind). So the client starts `unsynced` and trusts
+/// nothing until sync() has completed:
+///
+/// ~~~{.txt}
+///   unsynced --sync()--> syncing --the agent returns the token after its 0xFF--> ready
+///   syncing --sync()--> syncing (a new token; the old sync fails with cancelled)
+///   ready --sync()--> syncing
+///   ready --a sent request times out or is cancelled--> unsynced (trust lost)
+///   syncing --the sync times out or is cancelled--> unsynced
+///   unsynced, syncing, ready --EOF, transport failure, close(), fatal input (ready only)--> closing
+///   closing --the disconnect event is pulled--> closed
+/// ~~~
+///
+/// Resynchronisation. sync(token) writes the byte 0xFF, then
+/// `{"execute":"guest-sync-delimited","arguments":{"id":TOKEN}}`. The 0xFF makes the agent drop
+/// whatever half command it holds (it answers with a parse error that has no id); the agent then
+/// answers the sync with a 0xFF byte followed by `{"return":TOKEN}`. The client discards
+/// everything until a 0xFF arrives, ignores every message after it that is not `{"return":TOKEN}`
+/// (stale replies, replies to older syncs, further 0xFFs), and only then is ready. The token must
+/// be fresh for each sync and hard to guess from earlier traffic: the caller supplies it (the core
+/// has no randomness), e.g. from std::random_device. qemu-ga takes it as a signed 64-bit integer.
+///
+/// Trust. Once a request has been sent, the only way to stop waiting for it without its reply is
+/// to stop trusting the stream: the reply may still come, late, and be taken for another's. So a
+/// client-side timeout or cancel() of a sent request moves the client to `unsynced`: every other
+/// sent request fails with cancelled at once, and nothing more is sent or matched until a new
+/// sync() completes. A new sync() does the same to the requests already sent (their replies can
+/// no longer be told from stale ones). Commands not yet sent are never affected: they are held.
+///
+/// Requests. execute() returns a request_id; exactly one outcome event follows for it: reply,
+/// error_reply, no_reply (fire-and-forget), or request_failed (timed_out, cancelled,
+/// connection_lost). sync() returns one too; its outcome is synced or request_failed. Commands
+/// executed before ready are held and sent, in order, when a sync completes. How replies are
+/// matched is client_options::matching: by_id (each command carries a small integer id that
+/// qemu-ga echoes; commands are pipelined, qemu-ga runs them in order) or in_order (no ids, one
+/// command in flight at a time, the next reply is its reply; for agents that do not echo ids).
+///
+/// Fire and forget. guest-shutdown and guest-suspend-* never reply on success. Execute them with
+/// exec_options::expect_reply = false and a deadline: the outcome is no_reply when the deadline
+/// passes with no reply, or the (error) reply if one comes first. In in_order mode such a command
+/// holds the one slot until then, and an error reply later than the deadline would be taken for
+/// the next command's: choose the deadline generously there. An EOF while it waits fails it with
+/// connection_lost like any request; after guest-shutdown an EOF is usually what success looks
+/// like.
+///
+/// Peer errors. Before ready, nothing the agent sends is an error: it is stale, discarded and
+/// counted (discarded_messages()). Once ready, a reply with an unknown id is dropped and reported
+/// (protocol_violation, unknown_reply_id); a well-formed event is delivered (qemu-ga sends none);
+/// anything else that is not a valid reply (not JSON, not an object, invalid UTF-8, over a limit,
+/// a QMP greeting, a 0xFF byte outside a sync, a reply without an id when not exactly one request
+/// waits for it…) is fatal: events received before it are delivered, then every pending request
+/// fails with connection_lost in request order, then one disconnect whose reason names the
+/// violation. After the disconnect nothing more comes out and every call returns invalid_state.
+///
+/// Not thread-safe; distinct clients are independent; movable (a moved-from client may only be
+/// destroyed or assigned to). Only std::bad_alloc escapes.
 #pragma once
 
 #include <cstddef>
@@ -77,12 +80,14 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qga/events.hpp"
 #include "qwire/session.hpp"
 #include "qwire/time.hpp"
 
 namespace qwire::qga {
 
+/// The states of a client; the file comment has the transitions and what each state accepts.
 enum class client_state : std::uint8_t { unsynced, syncing, ready, closing, closed };
 
 /// How replies find their request.
@@ -91,14 +96,15 @@ enum class match_mode : std::uint8_t {
     in_order,  ///< commands carry no id; one is in flight at a time and the next reply is its
 };
 
+/// Limits, timeouts and hooks of a client, fixed at construction.
 struct client_options {
     std::size_t max_frame_bytes = 10 * 1024 * 1024;  ///< largest message accepted
     std::size_t max_depth = 1024;                    ///< deepest JSON nesting accepted
     std::size_t max_undelivered_events = 10000;      ///< agent events waiting for next_event()
-    overflow_policy on_event_overflow = overflow_policy::drop_oldest;
+    overflow_policy on_event_overflow = overflow_policy::drop_oldest;  ///< what to drop when that limit is reached
     std::size_t max_queued_commands = 10000;          ///< commands not yet completed
     std::size_t max_output_bytes = 16 * 1024 * 1024;  ///< unwritten output accepted by execute()/sync()
-    match_mode matching = match_mode::by_id;
+    match_mode matching = match_mode::by_id;  ///< how replies find their request
     std::optional<duration> command_timeout;  ///< default for execute(); needs exec_options::now
     std::optional<duration> sync_timeout;     ///< default for sync(); needs sync_options::now
     /// Sees every message received (after framing, stale ones too) and sent (a sync with its
@@ -107,12 +113,14 @@ struct client_options {
     std::function<void(direction, std::string_view)> observer;
 };
 
+/// Options of sync(): when to give up waiting for the delimited reply.
 struct sync_options {
     std::optional<time_point> deadline;  ///< absolute; overrides timeout
     std::optional<duration> timeout;     ///< relative to `now`; defaults to client sync_timeout
     std::optional<time_point> now;       ///< the current time, needed when a timeout applies
 };
 
+/// Per-command options of execute(): deadline and reply handling.
 struct exec_options {
     std::optional<time_point> deadline;  ///< absolute; overrides timeout
     std::optional<duration> timeout;     ///< relative to `now`; defaults to client command_timeout
@@ -120,19 +128,25 @@ struct exec_options {
     bool expect_reply = true;            ///< false: fire and forget, needs a deadline (see no_reply)
 };
 
-class client {
+/// A guest-agent client as a pure state machine (see the file comment).
+class QWIRE_API client {
 public:
+    /// A client in unsynced: call sync() before trusting replies.
     explicit client(client_options options = {});
+    /// Moves the object; the moved-from one may only be destroyed or assigned to.
     client(client&&) noexcept;
+    /// Move assignment, with the same rule as the move constructor.
     client& operator=(client&&) noexcept;
     ~client();
 
     // Getters.
+    /// The current state; see client_state.
     [[nodiscard]] client_state state() const noexcept;
     /// True in unsynced, syncing and ready: inputs and commands are accepted.
     [[nodiscard]] bool is_open() const noexcept;
     /// True when a sync has completed and the stream is trusted.
     [[nodiscard]] bool is_ready() const noexcept { return state() == client_state::ready; }
+    /// The options given at construction.
     [[nodiscard]] const client_options& options() const noexcept;
     /// Agent events dropped by the overflow policy.
     [[nodiscard]] std::uint64_t events_dropped() const noexcept;
@@ -148,6 +162,7 @@ public:
     // ignored: stop reading and close the transport when the disconnect event comes).
     /// Bytes read from the transport, in any pieces. Peer errors become events, not errors.
     tl::expected<void, error> receive(std::string_view bytes);
+    /// The same as receive(std::string_view), for bytes held as std::byte.
     tl::expected<void, error> receive(std::span<const std::byte> bytes);
     /// The agent closed the connection: pending requests fail with connection_lost, then
     /// disconnect (peer_closed, or connection_lost when EOF cut a message).

@@ -1,40 +1,43 @@
-// qwire/qmp/client.hpp — a QMP client as a pure state machine.
-//
-// qwire::qmp::client speaks the QEMU Machine Protocol without doing any I/O: the adapter feeds
-// it the bytes it reads (receive), tells it about EOF, transport failures and time; it hands
-// back the bytes to write (pending_output / consume_output), one deadline (next_deadline) and
-// events (next_event). It never reads a clock, never blocks and never calls user code while
-// being fed, except the optional message observer.
-//
-// Lifecycle (state()):
-//
-//   awaiting_greeting --greeting--> negotiating --capabilities accepted--> ready
-//   any of those three --fatal input, EOF, transport failure, handshake timeout, close()--> closing
-//   closing --the disconnect event is pulled--> closed
-//
-// Negotiation runs by itself: on the greeting the client sends qmp_capabilities, enabling OOB
-// when the server offers it and client_options::enable_oob is set. Commands may be executed in
-// any open state; before `ready` they are held and sent after negotiation, in order. QEMU events
-// are accepted in every open state, before the greeting too.
-//
-// Requests: execute() returns a request_id; exactly one outcome event follows for it: reply,
-// error_reply, no_reply (fire-and-forget), or request_failed (timed_out, cancelled,
-// connection_lost). The client picks wire ids itself (small integers: the request_id's value)
-// unless exec_options::id gives one; replies are matched by id whatever their key order. In-band
-// commands in flight are limited to what QEMU queues (8 with OOB, 1 without); more are held and
-// released as replies arrive. A request that timed out or was cancelled after it was sent keeps
-// its slot until QEMU's late reply arrives, which is then dropped silently (late_replies()).
-//
-// Peer errors: a reply with an unknown id is dropped and reported (protocol_violation,
-// unknown_reply_id). Anything else that is not a valid QMP server message (not JSON, not an
-// object, invalid UTF-8, over a limit, a reply without return/error, an error reply without an
-// id when not exactly one request waits for it…) is fatal: events received before it are
-// delivered, then every pending request fails with connection_lost in request order, then one
-// disconnect whose reason names the violation. After the disconnect nothing more comes out and
-// every call returns invalid_state.
-//
-// Not thread-safe; distinct clients are independent; movable (a moved-from client may only be
-// destroyed or assigned to). Only std::bad_alloc escapes.
+/// \file
+/// \brief A QMP client as a pure state machine.
+///
+/// qwire::qmp::client speaks the QEMU Machine Protocol without doing any I/O: the adapter feeds
+/// it the bytes it reads (receive), tells it about EOF, transport failures and time; it hands
+/// back the bytes to write (pending_output / consume_output), one deadline (next_deadline) and
+/// events (next_event). It never reads a clock, never blocks and never calls user code while
+/// being fed, except the optional message observer.
+///
+/// Lifecycle (state()):
+///
+/// ~~~{.txt}
+///   awaiting_greeting --greeting--> negotiating --capabilities accepted--> ready
+///   any of those three --fatal input, EOF, transport failure, handshake timeout, close()--> closing
+///   closing --the disconnect event is pulled--> closed
+/// ~~~
+///
+/// Negotiation runs by itself: on the greeting the client sends qmp_capabilities, enabling OOB
+/// when the server offers it and client_options::enable_oob is set. Commands may be executed in
+/// any open state; before `ready` they are held and sent after negotiation, in order. QEMU events
+/// are accepted in every open state, before the greeting too.
+///
+/// Requests: execute() returns a request_id; exactly one outcome event follows for it: reply,
+/// error_reply, no_reply (fire-and-forget), or request_failed (timed_out, cancelled,
+/// connection_lost). The client picks wire ids itself (small integers: the request_id's value)
+/// unless exec_options::id gives one; replies are matched by id whatever their key order. In-band
+/// commands in flight are limited to what QEMU queues (8 with OOB, 1 without); more are held and
+/// released as replies arrive. A request that timed out or was cancelled after it was sent keeps
+/// its slot until QEMU's late reply arrives, which is then dropped silently (late_replies()).
+///
+/// Peer errors: a reply with an unknown id is dropped and reported (protocol_violation,
+/// unknown_reply_id). Anything else that is not a valid QMP server message (not JSON, not an
+/// object, invalid UTF-8, over a limit, a reply without return/error, an error reply without an
+/// id when not exactly one request waits for it…) is fatal: events received before it are
+/// delivered, then every pending request fails with connection_lost in request order, then one
+/// disconnect whose reason names the violation. After the disconnect nothing more comes out and
+/// every call returns invalid_state.
+///
+/// Not thread-safe; distinct clients are independent; movable (a moved-from client may only be
+/// destroyed or assigned to). Only std::bad_alloc escapes.
 #pragma once
 
 #include <cstddef>
@@ -51,6 +54,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qmp/events.hpp"
 #include "qwire/qmp/schema.hpp"
 #include "qwire/session.hpp"
@@ -58,13 +62,16 @@
 
 namespace qwire::qmp {
 
+/// The states of a client, in the order a session goes through them: awaiting_greeting ->
+/// negotiating -> ready -> closing -> closed. The file comment has what each state accepts.
 enum class client_state : std::uint8_t { awaiting_greeting, negotiating, ready, closing, closed };
 
+/// Limits, timeouts and hooks of a client, fixed at construction.
 struct client_options {
     std::size_t max_frame_bytes = 10 * 1024 * 1024;  ///< largest message accepted
     std::size_t max_depth = 1024;                    ///< deepest JSON nesting accepted
     std::size_t max_undelivered_events = 10000;      ///< QEMU events waiting for next_event()
-    overflow_policy on_event_overflow = overflow_policy::drop_oldest;
+    overflow_policy on_event_overflow = overflow_policy::drop_oldest;  ///< what to drop when that limit is reached
     std::size_t max_queued_commands = 10000;          ///< requests not yet completed
     std::size_t max_output_bytes = 16 * 1024 * 1024;  ///< unwritten output accepted by execute()
     bool enable_oob = true;                           ///< ask for OOB when the server offers it
@@ -78,6 +85,7 @@ struct client_options {
     std::function<void(direction, std::string_view)> observer;
 };
 
+/// Per-command options of execute(): OOB, deadline, file descriptors, reply handling, id.
 struct exec_options {
     bool oob = false;                     ///< send as exec-oob; needs OOB enabled (ready)
     std::optional<time_point> deadline;   ///< absolute; overrides timeout
@@ -89,20 +97,29 @@ struct exec_options {
     bool send_id = true;                  ///< false: send no id (matched only when unambiguous)
 };
 
-class client {
+/// A QMP client as a pure state machine (see the file comment).
+class QWIRE_API client {
 public:
+    /// A client in awaiting_greeting: feed it what the server sends.
     explicit client(client_options options = {});
+    /// Moves the object; the moved-from one may only be destroyed or assigned to.
     client(client&&) noexcept;
+    /// Move assignment, with the same rule as the move constructor.
     client& operator=(client&&) noexcept;
     ~client();
 
     // Getters.
+    /// The current state; see client_state.
     [[nodiscard]] client_state state() const noexcept;
     /// True in awaiting_greeting, negotiating and ready: inputs and commands are accepted.
     [[nodiscard]] bool is_open() const noexcept;
+    /// True once negotiation is done: commands are sent as soon as they are issued.
     [[nodiscard]] bool is_ready() const noexcept { return state() == client_state::ready; }
+    /// The server's greeting, once it has arrived.
     [[nodiscard]] const std::optional<qmp::greeting>& greeting() const noexcept;
+    /// True when negotiation enabled out-of-band commands (exec_options::oob).
     [[nodiscard]] bool oob_enabled() const noexcept;
+    /// The options given at construction.
     [[nodiscard]] const client_options& options() const noexcept;
     /// QEMU events dropped by the overflow policy.
     [[nodiscard]] std::uint64_t events_dropped() const noexcept;
@@ -117,6 +134,7 @@ public:
     // ignored: stop reading and close the transport when the disconnect event comes).
     /// Bytes read from the transport, in any pieces. Peer errors become events, not errors.
     tl::expected<void, error> receive(std::string_view bytes);
+    /// The same as receive(std::string_view), for bytes held as std::byte.
     tl::expected<void, error> receive(std::span<const std::byte> bytes);
     /// The peer closed the connection: pending requests fail, then disconnect (peer_closed, or
     /// connection_lost when EOF cut a message).

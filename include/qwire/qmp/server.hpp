@@ -1,47 +1,50 @@
-// qwire/qmp/server.hpp — the server side of QMP as a pure state machine: a fake QEMU.
-//
-// qwire::qmp::server speaks QMP the way QEMU 7.2's monitor does, byte for byte, so that
-// programs can be tested without QEMU. Like the client it does no I/O: the adapter feeds it
-// the bytes a client sent (receive), tells it about EOF and transport failures, writes what
-// pending_output() holds and pulls events with next_event(). Time enters only as the
-// timestamps the application gives its events.
-//
-// What it does by itself, as QEMU does:
-//   - queues the greeting at construction (version and capabilities from server_options);
-//   - reads the input with QEMU's JSON rules (single quotes, no duplicate keys, recovery after
-//     an error) and answers what it cannot parse with QEMU's id-less GenericError
-//     ("JSON parse error, …", "QMP input must be a JSON object");
-//   - checks each request's members (execute/exec-oob, arguments, id) with QEMU's wording,
-//     echoing the id verbatim;
-//   - negotiates: before qmp_capabilities every other command gets CommandNotFound "Expecting
-//     capabilities negotiation with 'qmp_capabilities'"; after it, "Capabilities negotiation
-//     is already complete, command ignored"; it enables OOB when asked and offered;
-//   - with a schema (server_options::schema), answers commands the schema lacks with
-//     CommandNotFound "The command X has not been found", checks arguments (GenericError
-//     "Parameter 'x' is missing", …), and refuses exec-oob for commands without allow-oob.
-//
-// Everything else is the application's: each command that passes these checks becomes a
-// `command` event, which the application answers, now or later, with reply() or reply_error().
-// In-band commands are answered on the wire in the order they came, whatever order the
-// application answers them in (QEMU runs them one at a time); OOB commands are answered as
-// soon as the application does, overtaking in-band ones. Like QEMU, the server stops reading
-// while its in-band queue is full (1 command without OOB, 8 queued plus 1 running with OOB)
-// and while an OOB command is not answered (QEMU runs it before reading on: answer OOB
-// commands at once): input_suspended() tells the adapter to stop reading; bytes already fed
-// wait inside.
-//
-// Lifecycle (state()):
-//
-//   negotiating --qmp_capabilities accepted--> ready
-//   negotiating or ready --EOF, transport failure, close()--> closing
-//   closing --the disconnect event is pulled--> closed
-//
-// Malformed input never ends the session (QEMU never drops a client for it): each bad message
-// gets QEMU's error reply and a protocol_violation event. At the end every command not yet
-// answered fails (request_failed: connection_lost, or cancelled after close()), in order, then
-// one disconnect; nothing comes out after it and every call returns invalid_state.
-//
-// Not thread-safe; distinct servers are independent; movable. Only std::bad_alloc escapes.
+/// \file
+/// \brief The server side of QMP as a pure state machine: a fake QEMU.
+///
+/// qwire::qmp::server speaks QMP the way QEMU 7.2's monitor does, byte for byte, so that
+/// programs can be tested without QEMU. Like the client it does no I/O: the adapter feeds it
+/// the bytes a client sent (receive), tells it about EOF and transport failures, writes what
+/// pending_output() holds and pulls events with next_event(). Time enters only as the
+/// timestamps the application gives its events.
+///
+/// What it does by itself, as QEMU does:
+///   - queues the greeting at construction (version and capabilities from server_options);
+///   - reads the input with QEMU's JSON rules (single quotes, no duplicate keys, recovery after
+///     an error) and answers what it cannot parse with QEMU's id-less GenericError
+///     ("JSON parse error, …", "QMP input must be a JSON object");
+///   - checks each request's members (execute/exec-oob, arguments, id) with QEMU's wording,
+///     echoing the id verbatim;
+///   - negotiates: before qmp_capabilities every other command gets CommandNotFound "Expecting
+///     capabilities negotiation with 'qmp_capabilities'"; after it, "Capabilities negotiation
+///     is already complete, command ignored"; it enables OOB when asked and offered;
+///   - with a schema (server_options::schema), answers commands the schema lacks with
+///     CommandNotFound "The command X has not been found", checks arguments (GenericError
+///     "Parameter 'x' is missing", …), and refuses exec-oob for commands without allow-oob.
+///
+/// Everything else is the application's: each command that passes these checks becomes a
+/// `command` event, which the application answers, now or later, with reply() or reply_error().
+/// In-band commands are answered on the wire in the order they came, whatever order the
+/// application answers them in (QEMU runs them one at a time); OOB commands are answered as
+/// soon as the application does, overtaking in-band ones. Like QEMU, the server stops reading
+/// while its in-band queue is full (1 command without OOB, 8 queued plus 1 running with OOB)
+/// and while an OOB command is not answered (QEMU runs it before reading on: answer OOB
+/// commands at once): input_suspended() tells the adapter to stop reading; bytes already fed
+/// wait inside.
+///
+/// Lifecycle (state()):
+///
+/// ~~~{.txt}
+///   negotiating --qmp_capabilities accepted--> ready
+///   negotiating or ready --EOF, transport failure, close()--> closing
+///   closing --the disconnect event is pulled--> closed
+/// ~~~
+///
+/// Malformed input never ends the session (QEMU never drops a client for it): each bad message
+/// gets QEMU's error reply and a protocol_violation event. At the end every command not yet
+/// answered fails (request_failed: connection_lost, or cancelled after close()), in order, then
+/// one disconnect; nothing comes out after it and every call returns invalid_state.
+///
+/// Not thread-safe; distinct servers are independent; movable. Only std::bad_alloc escapes.
 #pragma once
 
 #include <cstddef>
@@ -60,6 +63,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qmp/events.hpp"
 #include "qwire/qmp/schema.hpp"
 #include "qwire/session.hpp"
@@ -67,11 +71,14 @@
 
 namespace qwire::qmp {
 
+/// The states of a server: negotiating (the greeting is out; the client must send
+/// qmp_capabilities) -> ready -> closing -> closed.
 enum class server_state : std::uint8_t { negotiating, ready, closing, closed };
 
 /// The greeting's version of the QEMU the corpus was recorded from (7.2.22, Debian).
-[[nodiscard]] nlohmann::json qemu_7_2_version();
+[[nodiscard]] QWIRE_API nlohmann::json qemu_7_2_version();
 
+/// What the server says it is and which limits it keeps, fixed at construction.
 struct server_options {
     /// The greeting's "version" (what query-version returns).
     nlohmann::json version = qemu_7_2_version();
@@ -102,6 +109,7 @@ struct command {
     nlohmann::json arguments;           ///< always an object ({} when the client sent none)
     std::optional<nlohmann::json> wire_id;  ///< the client's "id", if any (echoed by the server)
     bool oob = false;                   ///< sent with exec-oob: answer it at once
+    /// Equal when every member is.
     friend bool operator==(const command&, const command&) = default;
 };
 
@@ -111,20 +119,27 @@ struct command {
 /// request_failed ends a command the session ended before it was answered.
 using server_event = std::variant<ready, command, request_failed, protocol_violation, disconnect>;
 
-class server {
+/// The server side of QMP, a fake QEMU for tests (see the file comment).
+class QWIRE_API server {
 public:
     /// Queues the greeting.
     explicit server(server_options options = {});
+    /// Moves the object; the moved-from one may only be destroyed or assigned to.
     server(server&&) noexcept;
+    /// Move assignment, with the same rule as the move constructor.
     server& operator=(server&&) noexcept;
     ~server();
 
     // Getters.
+    /// The current state; see server_state.
     [[nodiscard]] server_state state() const noexcept;
     /// True in negotiating and ready.
     [[nodiscard]] bool is_open() const noexcept;
+    /// True once the client has negotiated: commands come out as events.
     [[nodiscard]] bool is_ready() const noexcept { return state() == server_state::ready; }
+    /// True when the client enabled out-of-band commands in negotiation.
     [[nodiscard]] bool oob_enabled() const noexcept;
+    /// The options given at construction.
     [[nodiscard]] const server_options& options() const noexcept;
     /// True while the server reads no more input (an OOB command waits for its answer, the
     /// in-band queue is full, or too much output waits):
@@ -145,6 +160,7 @@ public:
     /// backlog_full when input_suspended() and max_input_backlog bytes already wait: the bytes
     /// were not taken; stop reading until input_suspended() is false, then feed them again.
     tl::expected<void, error> receive(std::string_view bytes);
+    /// The same as receive(std::string_view), for bytes held as std::byte.
     tl::expected<void, error> receive(std::span<const std::byte> bytes);
     /// The client closed the connection: unanswered commands fail (connection_lost), then
     /// disconnect (peer_closed, or connection_lost when EOF cut a message).

@@ -1,52 +1,55 @@
-// qwire/qtest/client.hpp — a client for QEMU's qtest protocol as a pure state machine.
-//
-// qtest (`qemu-system-… -qtest unix:SOCK,server=on,wait=off`) is the line protocol QEMU's device
-// tests use to read and write guest memory and I/O ports, drive IRQ lines and the virtual
-// clock. qwire::qtest::client speaks it without doing any I/O: the adapter feeds it the bytes it
-// reads (receive), tells it about EOF, transport failures and time; it hands back the bytes to
-// write (pending_output / consume_output), one deadline (next_deadline) and events (next_event).
-// It never reads a clock, never blocks and never calls user code while being fed, except the
-// optional observer.
-//
-// Lifecycle (state()):
-//
-//   ready --fatal input, EOF, transport failure, close()--> closing
-//   closing --the disconnect event is pulled--> closed
-//
-// There is no greeting and no negotiation: commands may be sent at once, and any number may be
-// in flight (QEMU answers them in order). Each command is one LF-terminated line; each gets
-// exactly one reply line, `OK [value]` or `FAIL [message]`, in the order sent, with no ids.
-// Every command method returns a request_id; exactly one outcome event follows for it: reply
-// (its value decoded for that command, see events.hpp), error_reply (FAIL: the session goes
-// on), or request_failed (timed_out, cancelled, connection_lost). A command that timed out or
-// was cancelled has been or will still be sent, and QEMU still runs it: its reply, when it
-// comes, is dropped silently (late_replies()), which keeps later replies matched to their
-// commands.
-//
-// `IRQ raise N` / `IRQ lower N` lines may come at any time, between replies or with no command
-// waiting; they complete nothing. Each becomes an irq event (droppable: see
-// client_options::max_undelivered_events) and updates the level that irq_raised() reports.
-//
-// Validation. QEMU aborts on some malformed qtest lines (a missing argument, a number it cannot
-// parse, `read` of length 0, a double space…), taking the guest down with it. So every command
-// is validated before anything is queued, and refused with invalid_argument if QEMU could abort
-// on it or if it could not be answered within max_line_bytes; raw() applies the same argument
-// rules to the commands it knows. Numbers go out as QEMU parses them: addresses and values in
-// hex (`0x1f`), sizes, IRQ numbers, levels and nanoseconds in decimal.
-//
-// Peer errors. qtest has no ids, so a reply that cannot belong to the command it answers (an OK
-// that does not decode as that command's value: `OK` to a readl, `OK 0x1ff` to a readb), and
-// any line that is not a well-formed OK, FAIL, ERR or IRQ line (an empty line, a CR before the
-// LF, `IRQ up 5`, a line over max_line_bytes, an IRQ line beyond max_irq_lines) means the
-// stream is out of step or hostile, and is fatal (unexpected_message, frame_too_large): events
-// received before it are delivered, then every pending command fails with connection_lost in
-// command order, then one disconnect whose reason names the violation. The one survivable
-// violation is a reply while no command at all waits for one: it cannot be anybody's, so it is
-// dropped and reported (protocol_violation, unknown_reply_id). After the disconnect nothing
-// more comes out and every call returns invalid_state.
-//
-// Not thread-safe; distinct clients are independent; movable (a moved-from client may only be
-// destroyed or assigned to). Only std::bad_alloc escapes.
+/// \file
+/// \brief A client for QEMU's qtest protocol as a pure state machine.
+///
+/// qtest (`qemu-system-… -qtest unix:SOCK,server=on,wait=off`) is the line protocol QEMU's device
+/// tests use to read and write guest memory and I/O ports, drive IRQ lines and the virtual
+/// clock. qwire::qtest::client speaks it without doing any I/O: the adapter feeds it the bytes it
+/// reads (receive), tells it about EOF, transport failures and time; it hands back the bytes to
+/// write (pending_output / consume_output), one deadline (next_deadline) and events (next_event).
+/// It never reads a clock, never blocks and never calls user code while being fed, except the
+/// optional observer.
+///
+/// Lifecycle (state()):
+///
+/// ~~~{.txt}
+///   ready --fatal input, EOF, transport failure, close()--> closing
+///   closing --the disconnect event is pulled--> closed
+/// ~~~
+///
+/// There is no greeting and no negotiation: commands may be sent at once, and any number may be
+/// in flight (QEMU answers them in order). Each command is one LF-terminated line; each gets
+/// exactly one reply line, `OK [value]` or `FAIL [message]`, in the order sent, with no ids.
+/// Every command method returns a request_id; exactly one outcome event follows for it: reply
+/// (its value decoded for that command, see events.hpp), error_reply (FAIL: the session goes
+/// on), or request_failed (timed_out, cancelled, connection_lost). A command that timed out or
+/// was cancelled has been or will still be sent, and QEMU still runs it: its reply, when it
+/// comes, is dropped silently (late_replies()), which keeps later replies matched to their
+/// commands.
+///
+/// `IRQ raise N` / `IRQ lower N` lines may come at any time, between replies or with no command
+/// waiting; they complete nothing. Each becomes an irq event (droppable: see
+/// client_options::max_undelivered_events) and updates the level that irq_raised() reports.
+///
+/// Validation. QEMU aborts on some malformed qtest lines (a missing argument, a number it cannot
+/// parse, `read` of length 0, a double space…), taking the guest down with it. So every command
+/// is validated before anything is queued, and refused with invalid_argument if QEMU could abort
+/// on it or if it could not be answered within max_line_bytes; raw() applies the same argument
+/// rules to the commands it knows. Numbers go out as QEMU parses them: addresses and values in
+/// hex (`0x1f`), sizes, IRQ numbers, levels and nanoseconds in decimal.
+///
+/// Peer errors. qtest has no ids, so a reply that cannot belong to the command it answers (an OK
+/// that does not decode as that command's value: `OK` to a readl, `OK 0x1ff` to a readb), and
+/// any line that is not a well-formed OK, FAIL, ERR or IRQ line (an empty line, a CR before the
+/// LF, `IRQ up 5`, a line over max_line_bytes, an IRQ line beyond max_irq_lines) means the
+/// stream is out of step or hostile, and is fatal (unexpected_message, frame_too_large): events
+/// received before it are delivered, then every pending command fails with connection_lost in
+/// command order, then one disconnect whose reason names the violation. The one survivable
+/// violation is a reply while no command at all waits for one: it cannot be anybody's, so it is
+/// dropped and reported (protocol_violation, unknown_reply_id). After the disconnect nothing
+/// more comes out and every call returns invalid_state.
+///
+/// Not thread-safe; distinct clients are independent; movable (a moved-from client may only be
+/// destroyed or assigned to). Only std::bad_alloc escapes.
 #pragma once
 
 #include <chrono>
@@ -63,18 +66,22 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qtest/events.hpp"
 #include "qwire/session.hpp"
 #include "qwire/time.hpp"
 
 namespace qwire::qtest {
 
+/// The states of a client: ready -> closing -> closed. qtest has no handshake, so commands are
+/// accepted at once.
 enum class client_state : std::uint8_t { ready, closing, closed };
 
+/// Limits, timeouts and hooks of a client, fixed at construction.
 struct client_options {
     std::size_t max_line_bytes = 10 * 1024 * 1024;    ///< longest line accepted, LF excluded
     std::size_t max_undelivered_events = 10000;       ///< irq events waiting for next_event()
-    overflow_policy on_event_overflow = overflow_policy::drop_oldest;
+    overflow_policy on_event_overflow = overflow_policy::drop_oldest;  ///< what to drop when that limit is reached
     std::size_t max_irq_lines = 4096;                 ///< distinct IRQ lines tracked; one more is fatal
     std::size_t max_queued_commands = 10000;          ///< commands QEMU has not answered yet
     std::size_t max_output_bytes = 16 * 1024 * 1024;  ///< unwritten output accepted by a command
@@ -94,17 +101,23 @@ struct exec_options {
 /// set_irq_in's list name for a device's unnamed GPIO inputs.
 inline constexpr std::string_view unnamed_gpio_in = "unnamed-gpio-in";
 
-class client {
+/// A qtest client as a pure state machine (see the file comment).
+class QWIRE_API client {
 public:
+    /// A client in ready: commands may be issued at once.
     explicit client(client_options options = {});
+    /// Moves the object; the moved-from one may only be destroyed or assigned to.
     client(client&&) noexcept;
+    /// Move assignment, with the same rule as the move constructor.
     client& operator=(client&&) noexcept;
     ~client();
 
     // Getters.
+    /// The current state; see client_state.
     [[nodiscard]] client_state state() const noexcept;
     /// True in ready: inputs and commands are accepted.
     [[nodiscard]] bool is_open() const noexcept;
+    /// The options given at construction.
     [[nodiscard]] const client_options& options() const noexcept;
     /// The level of an intercepted IRQ line as of the last byte received: true after
     /// `IRQ raise line`, false after `IRQ lower line` and for lines never reported (QEMU starts
@@ -128,6 +141,7 @@ public:
     // ignored: stop reading and close the transport when the disconnect event comes).
     /// Bytes read from the transport, in any pieces. Peer errors become events, not errors.
     tl::expected<void, error> receive(std::string_view bytes);
+    /// The same as receive(std::string_view), for bytes held as std::byte.
     tl::expected<void, error> receive(std::span<const std::byte> bytes);
     /// The peer closed the connection: pending commands fail, then disconnect (peer_closed, or
     /// connection_lost when EOF cut a line).
@@ -151,21 +165,31 @@ public:
     /// Guest memory, one naturally sized value at `addr` in the target's byte order; the
     /// reply holds a std::uint64_t no wider than the access.
     tl::expected<request_id, error> readb(std::uint64_t addr, exec_options options = {});
+    /// The same, 16 bits wide.
     tl::expected<request_id, error> readw(std::uint64_t addr, exec_options options = {});
+    /// The same, 32 bits wide.
     tl::expected<request_id, error> readl(std::uint64_t addr, exec_options options = {});
+    /// The same, 64 bits wide.
     tl::expected<request_id, error> readq(std::uint64_t addr, exec_options options = {});
     /// Writes one value to guest memory; the reply holds std::monostate.
     tl::expected<request_id, error> writeb(std::uint64_t addr, std::uint8_t value, exec_options options = {});
+    /// The same, 16 bits wide.
     tl::expected<request_id, error> writew(std::uint64_t addr, std::uint16_t value, exec_options options = {});
+    /// The same, 32 bits wide.
     tl::expected<request_id, error> writel(std::uint64_t addr, std::uint32_t value, exec_options options = {});
+    /// The same, 64 bits wide.
     tl::expected<request_id, error> writeq(std::uint64_t addr, std::uint64_t value, exec_options options = {});
     /// Port input; the reply holds a std::uint64_t no wider than the access.
     tl::expected<request_id, error> inb(std::uint16_t port, exec_options options = {});
+    /// The same, 16 bits wide.
     tl::expected<request_id, error> inw(std::uint16_t port, exec_options options = {});
+    /// The same, 32 bits wide.
     tl::expected<request_id, error> inl(std::uint16_t port, exec_options options = {});
     /// Port output; the reply holds std::monostate.
     tl::expected<request_id, error> outb(std::uint16_t port, std::uint8_t value, exec_options options = {});
+    /// The same, 16 bits wide.
     tl::expected<request_id, error> outw(std::uint16_t port, std::uint16_t value, exec_options options = {});
+    /// The same, 32 bits wide.
     tl::expected<request_id, error> outl(std::uint16_t port, std::uint32_t value, exec_options options = {});
 
     /// `size` bytes of guest memory, sent as hex; the reply holds bytes of exactly that size.
@@ -192,6 +216,7 @@ public:
     /// which only QEMU can check. invalid_argument: `device` is not one word (empty, a space, a
     /// control character, invalid UTF-8).
     tl::expected<request_id, error> irq_intercept_in(std::string_view device, exec_options options = {});
+    /// The same for the device's unnamed GPIO outputs.
     tl::expected<request_id, error> irq_intercept_out(std::string_view device, exec_options options = {});
     /// Sets input `num` of the device's GPIO list `name` (unnamed_gpio_in for the unnamed one)
     /// to `level`. invalid_argument: `device` or `name` is not one word, or num < 0. QEMU also
@@ -204,7 +229,9 @@ public:
     /// clock_step_next advances to the next timer deadline; clock_step by `step`; clock_set to
     /// `target` (newer QEMUs answer `FAIL <ns>` when they cannot reach it exactly).
     tl::expected<request_id, error> clock_step_next(exec_options options = {});
+    /// Advances the virtual clock by `step` (see clock_step_next()).
     tl::expected<request_id, error> clock_step(std::chrono::nanoseconds step, exec_options options = {});
+    /// Advances the virtual clock to `target` (see clock_step_next()).
     tl::expected<request_id, error> clock_set(std::chrono::nanoseconds target, exec_options options = {});
 
     /// The target's byte order; the reply holds a qtest::endianness.

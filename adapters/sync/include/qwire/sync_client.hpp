@@ -1,21 +1,22 @@
-// qwire/sync_client.hpp — a blocking QMP client for scripts and tests.
-//
-// Each call runs a private epoll loop until its answer arrives or its timeout passes, so the
-// client needs no thread and no event loop of the caller's. QEMU events that arrive while a
-// call waits are kept, in order, for wait_event() and events(): nothing is lost (up to
-// client_options::max_undelivered_events; beyond it the oldest are dropped and counted).
-//
-//     auto qemu = qwire::sync_client::connect("/run/vm/qmp.sock").value();
-//     auto status = qemu.execute("query-status");            // expected<json, error>
-//     if (!status && status.error().code() == qwire::errc::command_failed)
-//         std::cerr << status.error().error_class() << ": " << status.error().detail();
-//
-// Errors from every call: invalid_state once the connection is over (connect again);
-// timed_out when the call's timeout passed (the session goes on; a late reply is dropped);
-// command_failed for an error reply (error_class() and detail() hold QEMU's class and desc);
-// connection_lost / peer_closed / a peer violation when the session ended during the call.
-//
-// Not thread-safe; movable.
+/// \file
+/// \brief A blocking QMP client for scripts and tests.
+///
+/// Each call runs a private epoll loop until its answer arrives or its timeout passes, so the
+/// client needs no thread and no event loop of the caller's. QEMU events that arrive while a
+/// call waits are kept, in order, for wait_event() and events(): nothing is lost (up to
+/// client_options::max_undelivered_events; beyond it the oldest are dropped and counted).
+///
+///     auto qemu = qwire::sync_client::connect("/run/vm/qmp.sock").value();
+///     auto status = qemu.execute("query-status");            // expected<json, error>
+///     if (!status && status.error().code() == qwire::errc::command_failed)
+///         std::cerr << status.error().error_class() << ": " << status.error().detail();
+///
+/// Errors from every call: invalid_state once the connection is over (connect again);
+/// timed_out when the call's timeout passed (the session goes on; a late reply is dropped);
+/// command_failed for an error reply (error_class() and detail() hold QEMU's class and desc);
+/// connection_lost / peer_closed / a peer violation when the session ended during the call.
+///
+/// Not thread-safe; movable.
 #pragma once
 
 #include <chrono>
@@ -32,6 +33,7 @@
 
 namespace qwire {
 
+/// A blocking QMP client (see the file comment). Not thread-safe; movable.
 class sync_client {
 public:
     /// Connects to "PATH", "unix:PATH" or "HOST:PORT" and completes the handshake within
@@ -40,15 +42,20 @@ public:
     [[nodiscard]] static tl::expected<sync_client, error> connect(
         std::string_view where, duration timeout = std::chrono::seconds(10), epoll::connection_options options = {});
 
+    /// Moves the object; the moved-from one may only be destroyed or assigned to.
     sync_client(sync_client&&) noexcept;
+    /// Move assignment, with the same rule as the move constructor.
     sync_client& operator=(sync_client&&) noexcept;
     ~sync_client();
 
     // Getters.
+    /// QEMU's greeting: its version and capabilities.
     [[nodiscard]] const qmp::greeting& greeting() const;
+    /// True when out-of-band commands were negotiated (exec_options::oob may be used).
     [[nodiscard]] bool oob_enabled() const;
     /// False once the session has ended (then every call returns invalid_state).
     [[nodiscard]] bool is_connected() const;
+    /// QEMU events dropped because max_undelivered_events were waiting.
     [[nodiscard]] std::uint64_t events_dropped() const;
     /// Why the session ended (the disconnect reason, e.g. peer_closed after quit), once it has.
     [[nodiscard]] const std::optional<error>& disconnect_reason() const;

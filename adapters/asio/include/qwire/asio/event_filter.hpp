@@ -1,4 +1,5 @@
-// qwire/asio/event_filter.hpp — which QEMU events an async_wait_event() takes.
+/// \file
+/// \brief Which QEMU events an async_wait_event() takes.
 #pragma once
 
 #include <algorithm>
@@ -27,6 +28,7 @@ public:
     event_filter(std::string name) {  // NOLINT(google-explicit-constructor): reads like a name
         if (!name.empty()) names_.push_back(std::move(name));
     }
+    /// The same for a string literal.
     event_filter(const char* name) : event_filter(std::string(name)) {}  // NOLINT(google-explicit-constructor)
     /// Events with any of these names.
     event_filter(std::initializer_list<std::string> names) : names_(names) {}
@@ -38,6 +40,8 @@ public:
         return f;
     }
 
+    /// True when the event passes: its name is in the list (or the list is empty) and the
+    /// predicate, if any, accepts it.
     [[nodiscard]] bool matches(const qmp::event& e) const {
         if (!names_.empty() && std::find(names_.begin(), names_.end(), e.name) == names_.end()) return false;
         return !predicate_ || predicate_(e);

@@ -1,29 +1,30 @@
-// qwire/epoll/connection.hpp — one protocol session over a non-blocking socket on an epoll loop.
-//
-// connection<Client> owns one socket and one sans-I/O client (qmp::client, qtest::client or
-// qga::client) and moves bytes between them: it reads with recv() into receive(), writes
-// pending_output() with sendmsg() (file descriptors as SCM_RIGHTS with the first byte of their
-// command), maps EOF and socket errors to receive_eof()/transport_failed(), arms the loop's timer
-// from next_deadline(), and hands every event to the application's handler, in order. It closes
-// the socket when the client emits `disconnect`. All protocol decisions stay in the client.
-//
-// It can dial (Unix path or host:port, non-blocking connect with a deadline), accept one
-// connection on a listening Unix socket (for QEMU started with `server=off`, which dials us),
-// or adopt a socket that is already connected (a socketpair).
-// With a reconnect_policy it dials (or accepts) again after a lost connection, with a fresh
-// client each time: the application sees `disconnect`, then a new session. Requests never carry
-// over: those of the lost connection fail; commands issued after the disconnect are held by the
-// new client until its session is ready.
-//
-// Per protocol: a QMP client gets its handshake deadline from handshake_timeout at each dial; a
-// guest-agent client is synchronised at each connect with a fresh random token (the adapter may
-// draw random numbers; the core may not), bounded by handshake_timeout too.
-//
-// Connection failures use the core's own path: a refused or timed-out connect fails the held
-// requests and ends in `disconnect` (reason connection_lost, cause = the OS error or timed_out).
-//
-// The handler runs from the loop (and from close()). It may issue commands, cancel() and close();
-// it must not destroy the connection or run the loop. Not thread-safe: one loop, one thread.
+/// \file
+/// \brief One protocol session over a non-blocking socket on an epoll loop.
+///
+/// connection<Client> owns one socket and one sans-I/O client (qmp::client, qtest::client or
+/// qga::client) and moves bytes between them: it reads with recv() into receive(), writes
+/// pending_output() with sendmsg() (file descriptors as SCM_RIGHTS with the first byte of their
+/// command), maps EOF and socket errors to receive_eof()/transport_failed(), arms the loop's timer
+/// from next_deadline(), and hands every event to the application's handler, in order. It closes
+/// the socket when the client emits `disconnect`. All protocol decisions stay in the client.
+///
+/// It can dial (Unix path or host:port, non-blocking connect with a deadline), accept one
+/// connection on a listening Unix socket (for QEMU started with `server=off`, which dials us),
+/// or adopt a socket that is already connected (a socketpair).
+/// With a reconnect_policy it dials (or accepts) again after a lost connection, with a fresh
+/// client each time: the application sees `disconnect`, then a new session. Requests never carry
+/// over: those of the lost connection fail; commands issued after the disconnect are held by the
+/// new client until its session is ready.
+///
+/// Per protocol: a QMP client gets its handshake deadline from handshake_timeout at each dial; a
+/// guest-agent client is synchronised at each connect with a fresh random token (the adapter may
+/// draw random numbers; the core may not), bounded by handshake_timeout too.
+///
+/// Connection failures use the core's own path: a refused or timed-out connect fails the held
+/// requests and ends in `disconnect` (reason connection_lost, cause = the OS error or timed_out).
+///
+/// The handler runs from the loop (and from close()). It may issue commands, cancel() and close();
+/// it must not destroy the connection or run the loop. Not thread-safe: one loop, one thread.
 #pragma once
 
 #include <fcntl.h>
@@ -56,20 +57,22 @@ namespace qwire::epoll {
 /// Dial again after a lost connection: wait initial_delay, then multiply by growth up to
 /// max_delay; give up after max_attempts failed attempts in a row (0: never give up).
 struct reconnect_policy {
-    duration initial_delay = std::chrono::milliseconds(100);
-    duration max_delay = std::chrono::seconds(5);
-    double growth = 2.0;
-    unsigned max_attempts = 0;
+    duration initial_delay = std::chrono::milliseconds(100);  ///< wait before the first new attempt
+    duration max_delay = std::chrono::seconds(5);  ///< the longest wait between attempts
+    double growth = 2.0;  ///< each wait is the previous one times this
+    unsigned max_attempts = 0;  ///< failed attempts in a row before giving up; 0: never
 };
 
+/// Options of a connection: the protocol client's, plus the timeouts and reconnection of
+/// the transport.
 template <class ClientOptions>
 struct basic_connection_options {
     ClientOptions client;  ///< for QMP, handshake_deadline is set anew at each dial
-    duration connect_timeout = std::chrono::seconds(5);
+    duration connect_timeout = std::chrono::seconds(5);  ///< from the start of a dial until the socket is connected
     /// From the start of a dial (or from accepting the peer's connection) to a ready session:
     /// QMP's greeting and negotiation, or the guest agent's sync.
     duration handshake_timeout = std::chrono::seconds(10);
-    std::optional<reconnect_policy> reconnect;
+    std::optional<reconnect_policy> reconnect;  ///< dial again after a lost connection; none: do not
 };
 
 namespace detail {
@@ -84,14 +87,15 @@ template <class R, class C, class O>
 type_is<O> sync_options_of(R (C::*)(std::uint64_t, O));
 }  // namespace detail
 
+/// One protocol session over a non-blocking socket on a loop (see the file comment).
 template <class Client>
 class connection final : private source {
 public:
-    using client_type = Client;
-    using client_options = std::remove_cvref_t<decltype(std::declval<const Client&>().options())>;
-    using event_type = typename decltype(std::declval<Client&>().next_event())::value_type;
-    using event_handler = std::function<void(connection&, event_type&)>;
-    using options_type = basic_connection_options<client_options>;
+    using client_type = Client;  ///< qmp::client, qga::client or qtest::client
+    using client_options = std::remove_cvref_t<decltype(std::declval<const Client&>().options())>;  ///< the client's options type
+    using event_type = typename decltype(std::declval<Client&>().next_event())::value_type;  ///< the client's event variant
+    using event_handler = std::function<void(connection&, event_type&)>;  ///< gets every event, with the connection, on the loop
+    using options_type = basic_connection_options<client_options>;  ///< this connection's options
 
     /// Starts dialing `where`. Errors only when the loop cannot take the connection; a refused
     /// connection arrives as events.
@@ -150,7 +154,9 @@ public:
     }
 
     // Getters.
+    /// The protocol client of the current session: state, greeting, counters.
     [[nodiscard]] const Client& client() const noexcept { return client_; }
+    /// True while a session is up and ready for commands (QMP negotiated, guest agent synced).
     [[nodiscard]] bool is_ready() const noexcept {
         if constexpr (requires(const Client& c) { c.is_ready(); }) {
             return client_.is_ready();
@@ -185,6 +191,8 @@ public:
         return submit([&](Client& c) { return c.execute(command, std::move(arguments), std::move(options)); });
     }
 
+    /// The client's cancel(): the request fails with cancelled. unknown_request when it is not
+    /// pending.
     tl::expected<void, error> cancel(request_id id) {
         return submit([&](Client& c) { return c.cancel(id); });
     }

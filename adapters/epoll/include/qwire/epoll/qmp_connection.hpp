@@ -1,4 +1,5 @@
-// qwire/epoll/qmp_connection.hpp — a QMP session on an epoll loop (see connection.hpp).
+/// \file
+/// \brief A QMP session on an epoll loop (see connection.hpp).
 #pragma once
 
 #include "qwire/epoll/connection.hpp"
@@ -6,7 +7,9 @@
 
 namespace qwire::epoll {
 
+/// Options of a qmp_connection: qmp::client_options plus the transport's.
 using connection_options = basic_connection_options<qmp::client_options>;
+/// A QMP session on an epoll loop: connection over a qmp::client.
 using qmp_connection = connection<qmp::client>;
 
 }  // namespace qwire::epoll

@@ -1,4 +1,5 @@
-// qwire/epoll/socket.hpp — endpoints and the few socket calls the adapters share.
+/// \file
+/// \brief Endpoints and the few socket calls the adapters share.
 #pragma once
 
 #include <cstdint>
@@ -16,15 +17,17 @@ namespace qwire::epoll {
 
 /// Where a QMP server listens: a Unix socket path, or a TCP host and port.
 struct endpoint {
+    /// The transport.
     enum class kind : std::uint8_t { unix_socket, tcp };
-    kind type = kind::unix_socket;
+    kind type = kind::unix_socket;  ///< which of the members below apply
     std::string path;  ///< unix_socket
     std::string host;  ///< tcp: a name or an address (IPv6 without brackets)
-    std::uint16_t port = 0;
+    std::uint16_t port = 0;  ///< tcp
 
     /// "unix:PATH", "tcp:HOST:PORT", "HOST:PORT", "[V6]:PORT", or a path (anything with a '/',
     /// or without a ':'). invalid_argument when it is none of these.
     [[nodiscard]] static tl::expected<endpoint, error> parse(std::string_view text);
+    /// The endpoint written so that parse() reads it back.
     [[nodiscard]] std::string to_string() const;
 };
 
@@ -32,16 +35,23 @@ struct endpoint {
 class unique_fd {
 public:
     unique_fd() = default;
+    /// Takes ownership of `fd`.
     explicit unique_fd(int fd) noexcept : fd_(fd) {}
+    /// Takes the descriptor; `o` is left empty.
     unique_fd(unique_fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+    /// Closes the current descriptor and takes `o`'s; `o` is left empty.
     unique_fd& operator=(unique_fd&& o) noexcept;
     unique_fd(const unique_fd&) = delete;
     unique_fd& operator=(const unique_fd&) = delete;
     ~unique_fd() { reset(); }
 
+    /// The descriptor, still owned; -1 when empty.
     [[nodiscard]] int get() const noexcept { return fd_; }
+    /// True when it holds a descriptor.
     [[nodiscard]] explicit operator bool() const noexcept { return fd_ >= 0; }
+    /// Closes the current descriptor and takes `fd`.
     void reset(int fd = -1) noexcept;
+    /// Gives up ownership: returns the descriptor and leaves this empty.
     [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
 
 private:

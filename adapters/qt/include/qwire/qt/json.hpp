@@ -1,26 +1,29 @@
-// qwire/qt/json.hpp — converting between Qt's QJsonValue and nlohmann::json.
-//
-// The QMP core speaks nlohmann::json; Qt code speaks QJsonValue. These functions convert one
-// into the other, value by value, without going through text. They never throw (apart from
-// std::bad_alloc) and accept every value.
-//
-//   nlohmann::json            QJsonValue                   back to nlohmann::json
-//   null                      Null                         null
-//   boolean                   Bool                         boolean
-//   number_integer            Double holding a qint64      number_integer (all 64 bits kept)
-//   number_unsigned <= 2^63-1 Double holding a qint64      number_integer (equal under ==)
-//   number_unsigned >  2^63-1 Double (a double: rounded)   number_float   (precision lost)
-//   number_float              Double                       number_float, or number_integer when
-//                                                          the value is integral: Qt stores
-//                                                          integral doubles as integers (equal
-//                                                          under ==, but 1.0 dumps as 1)
-//   string (UTF-8)            String (UTF-16)              string; invalid UTF-8 became U+FFFD
-//   array, object             Array, Object                array, object (keys sorted in both)
-//   binary, discarded         Null                         null (parsing JSON never makes them)
-//                             Undefined                    null
-//
-// So every value parsed from QMP text comes back equal (nlohmann's ==), except unsigned integers
-// above 2^63-1, which QJsonValue cannot hold exactly (QJsonDocument rounds them the same way).
+/// \file
+/// \brief Converting between Qt's QJsonValue and nlohmann::json.
+///
+/// The QMP core speaks nlohmann::json; Qt code speaks QJsonValue. These functions convert one
+/// into the other, value by value, without going through text. They never throw (apart from
+/// std::bad_alloc) and accept every value.
+///
+/// ~~~{.txt}
+///   nlohmann::json            QJsonValue                   back to nlohmann::json
+///   null                      Null                         null
+///   boolean                   Bool                         boolean
+///   number_integer            Double holding a qint64      number_integer (all 64 bits kept)
+///   number_unsigned <= 2^63-1 Double holding a qint64      number_integer (equal under ==)
+///   number_unsigned >  2^63-1 Double (a double: rounded)   number_float   (precision lost)
+///   number_float              Double                       number_float, or number_integer when
+///                                                          the value is integral: Qt stores
+///                                                          integral doubles as integers (equal
+///                                                          under ==, but 1.0 dumps as 1)
+///   string (UTF-8)            String (UTF-16)              string; invalid UTF-8 became U+FFFD
+///   array, object             Array, Object                array, object (keys sorted in both)
+///   binary, discarded         Null                         null (parsing JSON never makes them)
+///                             Undefined                    null
+/// ~~~
+///
+/// So every value parsed from QMP text comes back equal (nlohmann's ==), except unsigned integers
+/// above 2^63-1, which QJsonValue cannot hold exactly (QJsonDocument rounds them the same way).
 #pragma once
 
 #include <QtCore/QJsonArray>
@@ -39,7 +42,9 @@ namespace qwire::qt {
 
 /// The nlohmann::json for a QJsonValue, by the table above.
 [[nodiscard]] nlohmann::json toJson(const QJsonValue& value);
+/// The same for an object.
 [[nodiscard]] nlohmann::json toJson(const QJsonObject& object);
+/// The same for an array.
 [[nodiscard]] nlohmann::json toJson(const QJsonArray& array);
 
 }  // namespace qwire::qt

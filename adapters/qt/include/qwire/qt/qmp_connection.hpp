@@ -1,62 +1,63 @@
-// qwire/qt/qmp_connection.hpp — a QMP session as a QObject, over QLocalSocket, QTcpSocket or
-// QSslSocket, driven by the Qt event loop.
-//
-// A QmpConnection owns one transport (a QIODevice) and one qwire::qmp::client and moves bytes
-// between them: readyRead feeds receive(), pending_output() goes to QIODevice::write(), the end
-// of the stream and socket errors become receive_eof()/transport_failed(), and one QTimer is
-// armed from next_deadline(). Every event of the core becomes a signal. All protocol decisions
-// stay in qmp::client; no nested event loop and no waitFor*() runs inside this class.
-//
-// Usage:
-//
-//     auto* qmp = new qwire::qt::QmpConnection(this);
-//     connect(qmp, &QmpConnection::eventReceived, this, &Monitor::onEvent);
-//     qmp->connectToServer("/run/vm/qmp.sock");       // commands may be executed at once:
-//     auto reply = qmp->execute("query-status");      // they are sent after negotiation
-//     connect(*reply, &QmpReply::finished, this, [](const QJsonValue& r) { … });
-//
-// Reply handle: execute() returns a QmpReply, a QObject with finished(result) and
-// failed(error), rather than a QFuture. Replies arrive on the connection's own thread, so
-// QFuture's thread-safe shared state buys nothing; its failure path is exceptions
-// (QPromise::setException, QFuture::onFailed) where qwire's errors are values; and QFuture's
-// continuations cannot keep the ordering below, because a continuation runs when its future
-// is resolved, not in the order of the connection's other signals. A QmpReply's signals are
-// emitted from the same delivery loop as the connection's, so they keep that order, and the
-// handle can also cancel() its request.
-//
-// Ordering guarantee: every signal, of the connection and of its replies, is emitted from one
-// delivery loop in the order the core produced its events, which is the order QEMU sent them
-// (an event before the reply that follows it: STOP before the reply to `stop`). With direct
-// connections the slots run in that order. With queued connections to receivers in one thread
-// the signals are posted to that thread in that order and Qt runs them in posting order, so
-// queued delivery reorders nothing either. (Receivers spread over several threads each see
-// their own signals in order; across threads, Qt promises nothing.)
-//
-// Signals are only emitted from the event loop: never from inside a call to this class
-// (connectToServer, execute, cancel, close, …), so a slot can be connected to a reply right
-// after execute() returns. For every session: ready() once negotiation is done (unless the
-// session ends first); then eventReceived() and the replies' signals as they come;
-// protocolViolation() for non-fatal peer errors; and disconnected() exactly once, last,
-// after every pending reply has failed (in request order). After disconnected() the
-// connection is idle and connectToServer() may start a new session with a fresh qmp::client.
-//
-// Replies: each execute() makes one QmpReply (a child of the connection) that emits exactly one
-// of finished(result) (a `return`, or completion of a fire-and-forget command) or
-// failed(error) (an error reply as errc::command_failed with its error class, or the core's
-// timed_out / cancelled / connection_lost). With autoDeleteReplies (the default) the reply is
-// deleteLater()'d right after that signal: use it in the slot, keep the values, not the
-// pointer. Deleting a pending reply does not cancel its request (call cancel() first); its
-// outcome is then dropped.
-//
-// Slots may call execute(), cancel(), close() and connectToServer() (after disconnected()),
-// and may delete the connection (deleteLater() is still the better habit). Destroying the
-// connection closes the transport and deletes its replies without emitting any signal.
-//
-// File descriptors: not supported. QLocalSocket has no way to send SCM_RIGHTS ancillary data
-// (nor have QTcpSocket or a generic QIODevice), so execute() refuses exec_options::fds with
-// errc::not_supported; use the epoll adapter for `getfd` / `add-fd`.
-//
-// Not thread-safe: use a connection from the thread it lives in (which needs an event loop).
+/// \file
+/// \brief A QMP session as a QObject, over QLocalSocket, QTcpSocket or
+/// QSslSocket, driven by the Qt event loop.
+///
+/// A QmpConnection owns one transport (a QIODevice) and one qwire::qmp::client and moves bytes
+/// between them: readyRead feeds receive(), pending_output() goes to QIODevice::write(), the end
+/// of the stream and socket errors become receive_eof()/transport_failed(), and one QTimer is
+/// armed from next_deadline(). Every event of the core becomes a signal. All protocol decisions
+/// stay in qmp::client; no nested event loop and no waitFor*() runs inside this class.
+///
+/// Usage:
+///
+///     auto* qmp = new qwire::qt::QmpConnection(this);
+///     connect(qmp, &QmpConnection::eventReceived, this, &Monitor::onEvent);
+///     qmp->connectToServer("/run/vm/qmp.sock");       // commands may be executed at once:
+///     auto reply = qmp->execute("query-status");      // they are sent after negotiation
+///     connect(*reply, &QmpReply::finished, this, [](const QJsonValue& r) { … });
+///
+/// Reply handle: execute() returns a QmpReply, a QObject with finished(result) and
+/// failed(error), rather than a QFuture. Replies arrive on the connection's own thread, so
+/// QFuture's thread-safe shared state buys nothing; its failure path is exceptions
+/// (QPromise::setException, QFuture::onFailed) where qwire's errors are values; and QFuture's
+/// continuations cannot keep the ordering below, because a continuation runs when its future
+/// is resolved, not in the order of the connection's other signals. A QmpReply's signals are
+/// emitted from the same delivery loop as the connection's, so they keep that order, and the
+/// handle can also cancel() its request.
+///
+/// Ordering guarantee: every signal, of the connection and of its replies, is emitted from one
+/// delivery loop in the order the core produced its events, which is the order QEMU sent them
+/// (an event before the reply that follows it: STOP before the reply to `stop`). With direct
+/// connections the slots run in that order. With queued connections to receivers in one thread
+/// the signals are posted to that thread in that order and Qt runs them in posting order, so
+/// queued delivery reorders nothing either. (Receivers spread over several threads each see
+/// their own signals in order; across threads, Qt promises nothing.)
+///
+/// Signals are only emitted from the event loop: never from inside a call to this class
+/// (connectToServer, execute, cancel, close, …), so a slot can be connected to a reply right
+/// after execute() returns. For every session: ready() once negotiation is done (unless the
+/// session ends first); then eventReceived() and the replies' signals as they come;
+/// protocolViolation() for non-fatal peer errors; and disconnected() exactly once, last,
+/// after every pending reply has failed (in request order). After disconnected() the
+/// connection is idle and connectToServer() may start a new session with a fresh qmp::client.
+///
+/// Replies: each execute() makes one QmpReply (a child of the connection) that emits exactly one
+/// of finished(result) (a `return`, or completion of a fire-and-forget command) or
+/// failed(error) (an error reply as errc::command_failed with its error class, or the core's
+/// timed_out / cancelled / connection_lost). With autoDeleteReplies (the default) the reply is
+/// deleteLater()'d right after that signal: use it in the slot, keep the values, not the
+/// pointer. Deleting a pending reply does not cancel its request (call cancel() first); its
+/// outcome is then dropped.
+///
+/// Slots may call execute(), cancel(), close() and connectToServer() (after disconnected()),
+/// and may delete the connection (deleteLater() is still the better habit). Destroying the
+/// connection closes the transport and deletes its replies without emitting any signal.
+///
+/// File descriptors: not supported. QLocalSocket has no way to send SCM_RIGHTS ancillary data
+/// (nor have QTcpSocket or a generic QIODevice), so execute() refuses exec_options::fds with
+/// errc::not_supported; use the epoll adapter for `getfd` / `add-fd`.
+///
+/// Not thread-safe: use a connection from the thread it lives in (which needs an event loop).
 #pragma once
 
 #include <chrono>
@@ -96,6 +97,7 @@ class QmpConnection;
 /// disconnected(reason).cause() carries one when a socket error ended the session.
 [[nodiscard]] const std::error_category& socketErrorCategory() noexcept;
 
+/// Options of a QmpConnection, fixed at construction.
 struct ConnectionOptions {
     /// Limits and defaults of the core; handshake_deadline is set anew at each connect.
     qmp::client_options client;
@@ -115,7 +117,9 @@ public:
     ~QmpReply() override;
 
     // Getters.
+    /// The core's id of the command, for QmpConnection::cancel().
     [[nodiscard]] qwire::request_id id() const noexcept { return id_; }
+    /// The command name, e.g. "query-status".
     [[nodiscard]] const QString& command() const noexcept { return command_; }
     /// True once finished() or failed() has been emitted.
     [[nodiscard]] bool isFinished() const noexcept { return done_; }
@@ -154,17 +158,21 @@ private:
     bool done_ = false;
 };
 
+/// A QMP session as a QObject on the Qt event loop (see the file comment).
 class QmpConnection final : public QObject {
     Q_OBJECT
 
 public:
+    /// An idle connection with default options: call one of the connectTo*() functions.
     explicit QmpConnection(QObject* parent = nullptr);
+    /// The same with `options`.
     explicit QmpConnection(ConnectionOptions options, QObject* parent = nullptr);
     ~QmpConnection() override;
 
     // Getters.
     /// The core of the current (or last) session: greeting(), oob_enabled(), counters.
     [[nodiscard]] const qmp::client& client() const noexcept { return client_; }
+    /// True from ready() until the session ends: commands are written at once.
     [[nodiscard]] bool isReady() const noexcept { return client_.is_ready(); }
     /// True from connectTo*() / openDevice() until disconnected() has been emitted.
     [[nodiscard]] bool isActive() const noexcept { return phase_ != Phase::Idle; }
@@ -211,6 +219,7 @@ public:
     /// exec_options::now is filled in when empty.
     tl::expected<QmpReply*, qwire::error> execute(const QString& command, const QJsonObject& arguments = {},
                                                   qmp::exec_options options = {});
+    /// The same with the arguments as nlohmann::json (an object, or null for none).
     tl::expected<QmpReply*, qwire::error> execute(const QString& command, const nlohmann::json& arguments,
                                                   qmp::exec_options options = {});
     /// Gives up on a request (see QmpReply::cancel).

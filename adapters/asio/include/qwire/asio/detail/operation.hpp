@@ -1,11 +1,12 @@
-// qwire/asio/detail/operation.hpp — one pending asynchronous operation, its handler type-erased.
-//
-// Asio 1.22 has no any_completion_handler, and std::function cannot hold the move-only handlers
-// of use_awaitable and use_future, so each pending operation is an `operation<Args...>`: a heap
-// object that owns the handler, keeps its executor's work counted, and completes it exactly once
-// by posting it to that executor (never inline: a completion may be produced inside the
-// initiating call). Its cancellation slot, if any, is hooked up when the operation is made, in
-// the initiating thread, and cleared in the handler's own context just before the handler runs.
+/// \file
+/// \brief One pending asynchronous operation, its handler type-erased.
+///
+/// Asio 1.22 has no any_completion_handler, and std::function cannot hold the move-only handlers
+/// of use_awaitable and use_future, so each pending operation is an `operation<Args...>`: a heap
+/// object that owns the handler, keeps its executor's work counted, and completes it exactly once
+/// by posting it to that executor (never inline: a completion may be produced inside the
+/// initiating call). Its cancellation slot, if any, is hooked up when the operation is made, in
+/// the initiating thread, and cleared in the handler's own context just before the handler runs.
 #pragma once
 
 #include <cstdint>
