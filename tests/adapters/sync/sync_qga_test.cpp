@@ -57,7 +57,7 @@ TEST_CASE("sync qga: half a request left by another client, then sync() from a n
         ::close(fd);
     }
     auto c = sync_qga::connect(ga->socket_path(), 10s);
-    REQUIRE(c);
+    if (!c) FAIL("sync_qga::connect after the half request: " << c.error().message() << "\nqemu-ga said: " << ga->log());
     auto info = c->execute("guest-info");
     REQUIRE(info);
     CHECK(info->contains("version"));
