@@ -181,15 +181,21 @@ public:
     }
     /// A client left: QEMU's answers to its pending commands will be dropped.
     void client_gone(downstream& d) {
+        std::vector<route> orphans;
+        std::vector<request_id> ids;
         for (auto it = routes_.begin(); it != routes_.end();) {
             if (it->second.client != d.serial()) {
                 ++it;
                 continue;
             }
-            (void)upstream_->cancel(it->first);  // the late reply is dropped by the client
-            close_fds(it->second.fds);
+            ids.push_back(it->first);
+            orphans.push_back(std::move(it->second));
             it = routes_.erase(it);
         }
+        // Cancelling can hand out the upstream's events at once (this call may come from outside
+        // its handler), so the routes go first: the request_failed events find none.
+        for (request_id id : ids) (void)upstream_->cancel(id);  // a late reply is dropped by the client
+        for (const auto& r : orphans) close_fds(r.fds);
     }
     void loop_remove(int fd, epoll::source* s) {
         loop_.remove(fd, s);
