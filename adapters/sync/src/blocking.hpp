@@ -31,6 +31,7 @@ public:
         options.connect_timeout = std::min(options.connect_timeout, timeout);
         options.handshake_timeout = timeout;
         options.reconnect.reset();
+        options.write_at_once = true;  // one request, then a wait: nothing else would join it
         blocking* raw = b.get();
         auto c = conn_type::connect(b->loop_, *endpoint, std::move(options),
                                     [raw](conn_type&, event_type& e) { raw->on_event(e); });

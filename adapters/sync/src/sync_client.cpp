@@ -73,6 +73,7 @@ tl::expected<sync_client, error> sync_client::connect(std::string_view where, du
     options.connect_timeout = std::min(options.connect_timeout, timeout);
     options.handshake_timeout = timeout;
     options.reconnect.reset();
+    options.write_at_once = true;  // one command, then a wait: nothing else would join it
     impl* raw = p.get();
     auto conn = epoll::qmp_connection::connect(p->loop, *endpoint, std::move(options),
                                                [raw](epoll::qmp_connection&, qmp::client_event& e) { raw->on_event(e); });
@@ -104,7 +105,6 @@ tl::expected<nlohmann::json, error> sync_client::execute(std::string_view comman
     if (!options.deadline) options.deadline = now + timeout;
     auto id = impl_->conn->execute(command, std::move(arguments), std::move(options));
     if (!id) return tl::unexpected(id.error());
-    impl_->conn->write_now();  // nothing else will join it: no need to wait for the loop
     // The core fails the request at its deadline, so this ends; the margin only guards the loop.
     impl_->run_until(*options.deadline + std::chrono::seconds(1),
                      [&] { return impl_->outcomes.contains(id->value); });

@@ -73,6 +73,11 @@ struct basic_connection_options {
     /// QMP's greeting and negotiation, or the guest agent's sync.
     duration handshake_timeout = std::chrono::seconds(10);
     std::optional<reconnect_policy> reconnect;  ///< dial again after a lost connection; none: do not
+    /// Write each command inside the call that issues it, instead of on the loop's next
+    /// iteration. For a caller that issues one command and then waits for it (the blocking
+    /// clients): the command leaves without two epoll_ctl() calls to ask for EPOLLOUT and drop
+    /// it again. Commands issued together then leave in separate sendmsg() calls.
+    bool write_at_once = false;
 };
 
 namespace detail {
@@ -173,10 +178,12 @@ public:
     /// Runs `f(client)` — any command of the client, e.g. `[&](auto& c) { return c.readl(a); }`
     /// — and delivers the events it caused. Returns what f returns. The bytes are written on
     /// the loop's next iteration, so commands issued together leave in one sendmsg(): QEMU
-    /// then reads them in one go instead of waking once per command.
+    /// then reads them in one go instead of waking once per command. With
+    /// options_type::write_at_once they are written before submit() returns.
     template <class F>
     auto submit(F&& f) -> decltype(std::forward<F>(f)(std::declval<Client&>())) {
         auto result = std::forward<F>(f)(client_);
+        if (options_.write_at_once) flush();
         if (!delivering_) deliver();
         want_write();
         return result;
@@ -208,14 +215,6 @@ public:
         }
         if (!delivering_) deliver();
         return {};
-    }
-
-    /// Writes what the client has queued now rather than on the loop's next iteration, for a
-    /// caller that issues one command and then waits for it (sync_client): the command leaves
-    /// without a round of EPOLLOUT. What the socket does not take is written later as usual.
-    void write_now() {
-        flush();
-        if (!delivering_) deliver();
     }
 
 private:
