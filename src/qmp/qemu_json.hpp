@@ -116,6 +116,16 @@ private:
     std::optional<std::string> parse_error_;
 };
 
+/// True for a code point QEMU takes in a string: in range, neither a surrogate nor a
+/// noncharacter (util/unicode.c).
+[[nodiscard]] bool is_valid_codepoint(long cp);
+
+/// Decodes the modified UTF-8 sequence at s[i] and sets `next` to the index after it (as QEMU's
+/// mod_utf8_codepoint does: after the bytes it looked at). Returns -1 for an invalid sequence.
+/// A 0 byte counts as U+0000 here: QEMU never sees one (its strings hold NUL as C0 80),
+/// nlohmann strings may.
+[[nodiscard]] long decode_codepoint(std::string_view s, std::size_t i, std::size_t& next);
+
 /// QDict's bucket for a key (tdb_hash of its modified UTF-8 bytes, modulo 512).
 [[nodiscard]] unsigned bucket_of(std::string_view key) noexcept;
 
