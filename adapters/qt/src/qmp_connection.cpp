@@ -22,7 +22,6 @@
 // rest stays in the core, whose max_output_bytes limit then means what it says.
 #include "qwire/qt/qmp_connection.hpp"
 
-#include <QtCore/QMetaMethod>
 #include <QtCore/QTimer>
 #include <QtNetwork/QAbstractSocket>
 #include <QtNetwork/QLocalSocket>
@@ -46,49 +45,6 @@ using namespace std::chrono_literals;
 
 constexpr qint64 read_chunk = 64 * 1024;
 constexpr qint64 max_unwritten = 256 * 1024;
-
-class SocketErrorCategory final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "qt.socket"; }
-
-    std::string message(int code) const override {
-        switch (static_cast<QAbstractSocket::SocketError>(code)) {
-            case QAbstractSocket::ConnectionRefusedError: return "connection refused";
-            case QAbstractSocket::RemoteHostClosedError: return "the peer closed the connection";
-            case QAbstractSocket::HostNotFoundError: return "host or server not found";
-            case QAbstractSocket::SocketAccessError: return "permission denied";
-            case QAbstractSocket::SocketResourceError: return "out of socket resources";
-            case QAbstractSocket::SocketTimeoutError: return "socket operation timed out";
-            case QAbstractSocket::DatagramTooLargeError: return "datagram too large";
-            case QAbstractSocket::NetworkError: return "network error";
-            case QAbstractSocket::AddressInUseError: return "address in use";
-            case QAbstractSocket::SocketAddressNotAvailableError: return "address not available";
-            case QAbstractSocket::UnsupportedSocketOperationError: return "unsupported socket operation";
-            case QAbstractSocket::UnfinishedSocketOperationError: return "socket operation in progress";
-            case QAbstractSocket::SslHandshakeFailedError: return "TLS handshake failed";
-            case QAbstractSocket::SslInternalError: return "TLS library error";
-            case QAbstractSocket::SslInvalidUserDataError: return "invalid TLS data";
-            case QAbstractSocket::OperationError: return "operation not allowed in this socket state";
-            case QAbstractSocket::TemporaryError: return "temporary error";
-            default: return "socket error";
-        }
-    }
-
-    std::error_condition default_error_condition(int code) const noexcept override {
-        switch (static_cast<QAbstractSocket::SocketError>(code)) {
-            case QAbstractSocket::ConnectionRefusedError: return std::errc::connection_refused;
-            case QAbstractSocket::RemoteHostClosedError: return std::errc::connection_reset;
-            case QAbstractSocket::SocketAccessError: return std::errc::permission_denied;
-            case QAbstractSocket::SocketTimeoutError: return std::errc::timed_out;
-            case QAbstractSocket::DatagramTooLargeError: return std::errc::message_size;
-            case QAbstractSocket::AddressInUseError: return std::errc::address_in_use;
-            case QAbstractSocket::SocketAddressNotAvailableError: return std::errc::address_not_available;
-            case QAbstractSocket::UnsupportedSocketOperationError: return std::errc::operation_not_supported;
-            case QAbstractSocket::UnfinishedSocketOperationError: return std::errc::operation_in_progress;
-            default: return {code, *this};
-        }
-    }
-};
 
 // Marks a public call in progress: signals wait for the event loop meanwhile.
 class CallGuard {
@@ -117,48 +73,6 @@ template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
 }  // namespace
-
-const std::error_category& socketErrorCategory() noexcept {
-    static const SocketErrorCategory category;
-    return category;
-}
-
-// ---- QmpReply ------------------------------------------------------------------------------
-
-QmpReply::QmpReply(QmpConnection* connection, request_id id, QString command)
-    : QObject(connection), connection_(connection), id_(id), command_(std::move(command)) {}
-
-QmpReply::~QmpReply() {
-    if (connection_ != nullptr) connection_->replies_.erase(id_.value);
-}
-
-QJsonValue QmpReply::result() const {
-    if (!done_ || error_ || !hasValue_) return QJsonValue(QJsonValue::Undefined);
-    return toQJsonValue(value_);
-}
-
-tl::expected<void, qwire::error> QmpReply::cancel() {
-    if (done_) return refuse(errc::unknown_request, "the command already has an outcome");
-    if (connection_ == nullptr) return refuse(errc::invalid_state, "the connection is gone");
-    return connection_->cancel(id_);
-}
-
-void QmpReply::succeed(nlohmann::json value, bool hasValue) {
-    connection_ = nullptr;
-    done_ = true;
-    value_ = std::move(value);
-    hasValue_ = hasValue;
-    // Converting a large reply (the schema is 200 KB) is skipped when nobody listens.
-    static const QMetaMethod signal = QMetaMethod::fromSignal(&QmpReply::finished);
-    Q_EMIT finished(hasValue && isSignalConnected(signal) ? toQJsonValue(value_) : QJsonValue(QJsonValue::Undefined));
-}
-
-void QmpReply::fail(qwire::error e) {
-    connection_ = nullptr;
-    done_ = true;
-    error_ = std::move(e);
-    Q_EMIT failed(*error_);
-}
 
 // ---- QmpConnection: setting up -------------------------------------------------------------
 
