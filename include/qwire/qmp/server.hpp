@@ -13,7 +13,8 @@
 ///     an error) and answers what it cannot parse with QEMU's id-less GenericError
 ///     ("JSON parse error, …", "QMP input must be a JSON object");
 ///   - checks each request's members (execute/exec-oob, arguments, id) with QEMU's wording,
-///     echoing the id verbatim;
+///     echoing the id verbatim (a number beyond a double's range comes back as QEMU writes
+///     it, `inf` or `-inf`, which is not JSON);
 ///   - negotiates: before qmp_capabilities every other command gets CommandNotFound "Expecting
 ///     capabilities negotiation with 'qmp_capabilities'"; after it, "Capabilities negotiation
 ///     is already complete, command ignored"; it enables OOB when asked and offered;
