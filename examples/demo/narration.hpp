@@ -48,11 +48,13 @@ inline void say(std::string_view line) {
 
 /// 10000 -> "10,000".
 inline std::string grouped(std::uint64_t n) {
-    std::string digits = std::to_string(n);
-    for (auto at = static_cast<std::ptrdiff_t>(digits.size()) - 3; at > 0; at -= 3) {
-        digits.insert(static_cast<std::size_t>(at), ",");
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
     }
-    return digits;
+    return out;
 }
 
 /// A duration in the unit that reads best: "85 µs", "12.3 ms", "1.84 s".

@@ -19,8 +19,13 @@ watched_connection::watched_connection(epoll::loop& loop, const std::string& pat
 qwire::request_id watched_connection::send(const std::string& command, nlohmann::json arguments,
                                            qmp::exec_options options) {
     if (narrate_) {
-        say("→ " + command + (arguments.is_null() ? "" : " " + brief(arguments)) +
-            (options.oob ? "   (exec-oob: out of band)" : ""));
+        std::string line = "→ " + command;
+        if (!arguments.is_null()) {
+            line += ' ';
+            line += brief(arguments);
+        }
+        if (options.oob) line += "   (exec-oob: out of band)";
+        say(line);
     }
     const bool oob = options.oob;
     const auto id = must(conn_->execute(command, std::move(arguments), std::move(options)), "sending " + command);
