@@ -43,7 +43,8 @@ if run_logged "$work/install.log" meson install -C "$build" --destdir "$work/des
     lib="$root/$libdir"
     problems=()
     for f in bin/qwire share/man/man1/qwire.1 include/qwire/version.hpp include/qwire/export.hpp \
-             include/qwire/sync_client.hpp "$libdir/libqwire.a" "$libdir/pkgconfig/qwire.pc" \
+             include/qwire/sync_client.hpp "$libdir/libqwire.a" "$libdir/libqwire_epoll.a" \
+             "$libdir/libqwire_sync.a" "$libdir/pkgconfig/qwire.pc" \
              "$libdir/pkgconfig/qwire-epoll.pc" "$libdir/cmake/qwire/qwireConfig.cmake" \
              "$libdir/cmake/qwire/qwireConfigVersion.cmake"; do
         [ -e "$root/$f" ] || problems+=("$f not installed")
@@ -51,10 +52,18 @@ if run_logged "$work/install.log" meson install -C "$build" --destdir "$work/des
     soname="$(readelf -d "$lib/libqwire.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')"
     [ "$soname" = "libqwire.so.$(meson introspect "$build" --projectinfo | python3 -c 'import json,sys; print(json.load(sys.stdin)["version"].split(".")[0])')" ] ||
         problems+=("libqwire.so has SONAME '$soname'")
-    # Only the API is exported: the engine's internals are not, the QMP client is.
-    exported="$(nm -DC --defined-only "$lib/libqwire.so")"
-    grep -q 'qwire::qmp::client::execute' <<<"$exported" || problems+=("qwire::qmp::client::execute is not exported")
-    ! grep -q 'qwire::engine\|output_queue' <<<"$exported" || problems+=("internal symbols are exported")
+    # Each shared library exports its API only: LIBRARY, A SYMBOL OF ITS API, A PATTERN OF INTERNALS.
+    while read -r so api internal; do
+        [ -e "$lib/$so" ] || continue  # libqwire_qt.so when built without Qt
+        exported="$(nm -DC --defined-only "$lib/$so")"
+        grep -q "$api" <<<"$exported" || problems+=("$so does not export $api")
+        ! grep -q "$internal" <<<"$exported" || problems+=("$so exports internals ($internal)")
+    done <<'LIBS'
+libqwire.so qwire::qmp::client::execute qwire::engine\|output_queue
+libqwire_epoll.so qwire::epoll::loop::create expected_storage_base<sockaddr_un
+libqwire_sync.so qwire::sync_client::connect ^[0-9a-f]*.[A-Za-z].qwire::sync_detail
+libqwire_qt.so qwire::qt::QmpConnection::execute qwire::qmp::exec_options::~exec_options
+LIBS
     if [ ${#problems[@]} -eq 0 ]; then report passed "meson install" "$prefix in $work/dest"
     else report failed "meson install" "${problems[*]}"; fi
 else

@@ -29,12 +29,13 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
+#include "qwire/export.hpp"
 #include "qwire/epoll/qmp_connection.hpp"
 
 namespace qwire {
 
 /// A blocking QMP client (see the file comment). Not thread-safe; movable.
-class sync_client {
+class QWIRE_API sync_client {
 public:
     /// Connects to "PATH", "unix:PATH" or "HOST:PORT" and completes the handshake within
     /// `timeout`. Errors: invalid_argument (bad endpoint), connection_lost (cause: the OS error,

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
 
+#include "qwire/export.hpp"
 #include "qwire/epoll/connection.hpp"
 #include "qwire/qga/client.hpp"
 
@@ -32,7 +33,7 @@ class blocking;
 }
 
 /// A blocking guest-agent client (see the file comment). Not thread-safe; movable.
-class sync_qga {
+class QWIRE_API sync_qga {
 public:
     using options_type = epoll::basic_connection_options<qga::client_options>;  ///< limits and timeouts
 

@@ -24,6 +24,7 @@
 
 #include <tl/expected.hpp>
 
+#include "qwire/export.hpp"
 #include "qwire/epoll/connection.hpp"
 #include "qwire/qtest/client.hpp"
 
@@ -35,7 +36,7 @@ class blocking;
 }
 
 /// A blocking qtest client (see the file comment). Not thread-safe; movable.
-class sync_qtest {
+class QWIRE_API sync_qtest {
 public:
     using options_type = epoll::basic_connection_options<qtest::client_options>;  ///< limits and timeouts
 

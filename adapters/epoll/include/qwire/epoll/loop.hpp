@@ -19,6 +19,7 @@
 
 #include <tl/expected.hpp>
 
+#include "qwire/export.hpp"
 #include "qwire/error.hpp"
 #include "qwire/time.hpp"
 
@@ -27,7 +28,7 @@ namespace qwire::epoll {
 class loop;
 
 /// Something the loop drives: a descriptor's readiness and a deadline.
-class source {
+class QWIRE_API source {
 public:
     virtual ~source() = default;
     /// The descriptor is ready (EPOLLIN/EPOLLOUT/EPOLLERR/EPOLLHUP bits).
@@ -40,7 +41,7 @@ public:
 
 /// One epoll instance and one timerfd that drive sources (see the file comment). Movable, not
 /// thread-safe.
-class loop {
+class QWIRE_API loop {
 public:
     /// Makes the epoll instance and the timerfd. connection_lost with the OS error as cause if
     /// the system refuses (descriptor limits).

@@ -11,12 +11,13 @@
 
 #include <tl/expected.hpp>
 
+#include "qwire/export.hpp"
 #include "qwire/error.hpp"
 
 namespace qwire::epoll {
 
 /// Where a QMP server listens: a Unix socket path, or a TCP host and port.
-struct endpoint {
+struct QWIRE_API endpoint {
     /// The transport.
     enum class kind : std::uint8_t { unix_socket, tcp };
     kind type = kind::unix_socket;  ///< which of the members below apply
@@ -32,7 +33,7 @@ struct endpoint {
 };
 
 /// An owned file descriptor, closed on destruction.
-class unique_fd {
+class QWIRE_API unique_fd {
 public:
     unique_fd() = default;
     /// Takes ownership of `fd`.
@@ -62,20 +63,20 @@ private:
 /// (`in_progress`): wait for it to be writable, then call finish_connect(). Host names are
 /// resolved with getaddrinfo (blocking; pass an address to avoid it). Errors: connection_lost
 /// with the OS error (ENOENT, ECONNREFUSED, …) as cause; invalid_argument for a bad host.
-[[nodiscard]] tl::expected<unique_fd, error> start_connect(const endpoint& where, bool& in_progress);
+[[nodiscard]] QWIRE_API tl::expected<unique_fd, error> start_connect(const endpoint& where, bool& in_progress);
 
 /// The outcome of a connect that was in progress (SO_ERROR); empty when it succeeded.
-[[nodiscard]] std::error_code finish_connect(int fd);
+[[nodiscard]] QWIRE_API std::error_code finish_connect(int fd);
 
 /// A listening non-blocking Unix socket at `path` (an old socket file there is replaced).
-[[nodiscard]] tl::expected<unique_fd, error> listen_unix(const std::string& path);
+[[nodiscard]] QWIRE_API tl::expected<unique_fd, error> listen_unix(const std::string& path);
 
 /// Accepts one connection, non-blocking; an error_code of EAGAIN when none is waiting.
-[[nodiscard]] tl::expected<unique_fd, std::error_code> accept_one(int listener);
+[[nodiscard]] QWIRE_API tl::expected<unique_fd, std::error_code> accept_one(int listener);
 
 /// One sendmsg(): the bytes, with `fds` as SCM_RIGHTS when not empty; never raises SIGPIPE.
 /// Returns the bytes sent, or the OS error (EAGAIN when the socket is full).
-[[nodiscard]] tl::expected<std::size_t, std::error_code> send_with_fds(int fd, std::string_view bytes,
-                                                                      std::span<const int> fds);
+[[nodiscard]] QWIRE_API tl::expected<std::size_t, std::error_code> send_with_fds(int fd, std::string_view bytes,
+                                                                               std::span<const int> fds);
 
 }  // namespace qwire::epoll

@@ -32,19 +32,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "qwire/export.hpp"
+
 namespace qwire::qt {
 
 /// The QJsonValue for a JSON value, by the table above.
-[[nodiscard]] QJsonValue toQJsonValue(const nlohmann::json& value);
+[[nodiscard]] QWIRE_API QJsonValue toQJsonValue(const nlohmann::json& value);
 
 /// The QJsonObject for a JSON object; an empty one for anything else (null included).
-[[nodiscard]] QJsonObject toQJsonObject(const nlohmann::json& value);
+[[nodiscard]] QWIRE_API QJsonObject toQJsonObject(const nlohmann::json& value);
 
 /// The nlohmann::json for a QJsonValue, by the table above.
-[[nodiscard]] nlohmann::json toJson(const QJsonValue& value);
+[[nodiscard]] QWIRE_API nlohmann::json toJson(const QJsonValue& value);
 /// The same for an object.
-[[nodiscard]] nlohmann::json toJson(const QJsonObject& object);
+[[nodiscard]] QWIRE_API nlohmann::json toJson(const QJsonObject& object);
 /// The same for an array.
-[[nodiscard]] nlohmann::json toJson(const QJsonArray& array);
+[[nodiscard]] QWIRE_API nlohmann::json toJson(const QJsonArray& array);
 
 }  // namespace qwire::qt

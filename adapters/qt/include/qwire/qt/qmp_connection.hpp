@@ -82,6 +82,7 @@
 #include <tl/expected.hpp>
 
 #include "qwire/error.hpp"
+#include "qwire/export.hpp"
 #include "qwire/qmp/client.hpp"
 
 class QIODevice;
@@ -95,7 +96,7 @@ class QmpConnection;
 /// QAbstractSocket::SocketError (QLocalSocket::LocalSocketError uses the same numbers). Codes
 /// with an errno equivalent compare equal to it, e.g. std::errc::connection_refused.
 /// disconnected(reason).cause() carries one when a socket error ended the session.
-[[nodiscard]] const std::error_category& socketErrorCategory() noexcept;
+[[nodiscard]] QWIRE_API const std::error_category& socketErrorCategory() noexcept;
 
 /// Options of a QmpConnection, fixed at construction.
 struct ConnectionOptions {
@@ -110,7 +111,7 @@ struct ConnectionOptions {
 };
 
 /// The handle of one command: emits exactly one of finished() or failed(), from the event loop.
-class QmpReply final : public QObject {
+class QWIRE_API QmpReply final : public QObject {
     Q_OBJECT
 
 public:
@@ -159,7 +160,7 @@ private:
 };
 
 /// A QMP session as a QObject on the Qt event loop (see the file comment).
-class QmpConnection final : public QObject {
+class QWIRE_API QmpConnection final : public QObject {
     Q_OBJECT
 
 public:
