@@ -43,6 +43,7 @@
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
 #include "engine/session_input.hpp"
+#include "engine/state_table.hpp"
 #include "qmp/wire.hpp"
 #include "qwire/framing/json_framer.hpp"
 
@@ -57,11 +58,7 @@ constexpr std::string_view sync_command = "guest-sync-delimited";
 
 enum class input : std::uint8_t { sync, synced, trust_lost, end, disconnect_delivered };
 
-struct transition {
-    client_state from;
-    input on;
-    client_state to;
-};
+using transition = engine::transition<client_state, input>;
 
 // Every legal move of the session. Anything else is refused by advance().
 constexpr transition transitions[] = {
@@ -124,15 +121,7 @@ struct client::impl {
     std::uint64_t violations = 0;
     std::uint64_t discarded = 0;
 
-    bool advance(input on) {
-        for (const transition& t : transitions) {
-            if (t.from == state && t.on == on) {
-                state = t.to;
-                return true;
-            }
-        }
-        return false;
-    }
+    bool advance(input on) { return engine::advance(state, transitions, on); }
 
     bool is_open() const {
         return state == client_state::unsynced || state == client_state::syncing || state == client_state::ready;

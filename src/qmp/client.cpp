@@ -28,6 +28,8 @@
 #include "engine/lazy_deque.hpp"
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
+#include "engine/session_input.hpp"
+#include "engine/state_table.hpp"
 #include "qmp/wire.hpp"
 #include "qwire/framing/json_framer.hpp"
 
@@ -38,11 +40,7 @@ using json = nlohmann::json;
 
 enum class input : std::uint8_t { greeting, capabilities_accepted, end, disconnect_delivered };
 
-struct transition {
-    client_state from;
-    input on;
-    client_state to;
-};
+using transition = engine::transition<client_state, input>;
 
 // Every legal move of the session. Anything else is refused by advance().
 constexpr transition transitions[] = {
@@ -108,15 +106,7 @@ struct client::impl {
     std::uint64_t violations = 0;
     std::uint64_t late = 0;
 
-    bool advance(input on) {
-        for (const transition& t : transitions) {
-            if (t.from == state && t.on == on) {
-                state = t.to;
-                return true;
-            }
-        }
-        return false;
-    }
+    bool advance(input on) { return engine::advance(state, transitions, on); }
 
     bool is_open() const {
         return state == client_state::awaiting_greeting || state == client_state::negotiating ||
@@ -437,17 +427,10 @@ std::size_t client::pending_requests() const noexcept { return impl_->outcomes_o
 
 tl::expected<void, error> client::receive(std::string_view bytes) {
     if (auto open = impl_->require_open(); !open) return open;
-    if (auto fed = impl_->framer.feed(bytes); !fed) return fed;
-    while (impl_->is_open()) {
-        frame_result r = impl_->framer.next();
-        if (r.status == frame_status::need_more) break;
-        if (r.status == frame_status::frame) {
-            impl_->on_frame(r.frame);
-        } else if (r.status == frame_status::error) {
-            impl_->fatal(std::move(*r.error));
-        }
-    }
-    return {};
+    impl& i = *impl_;
+    return engine::feed_frames(
+        i.framer, bytes, [&i] { return i.is_open(); }, [&i](std::string_view frame) { i.on_frame(frame); },
+        [] {}, [&i](error e) { i.fatal(std::move(e)); });
 }
 
 tl::expected<void, error> client::receive(std::span<const std::byte> bytes) {
@@ -456,12 +439,7 @@ tl::expected<void, error> client::receive(std::span<const std::byte> bytes) {
 
 tl::expected<void, error> client::receive_eof() {
     if (auto open = impl_->require_open(); !open) return open;
-    if (impl_->framer.in_frame()) {
-        impl_->end_session(errc::connection_lost,
-                           error(errc::connection_lost, "the server closed the connection inside a message"));
-    } else {
-        impl_->end_session(errc::connection_lost, error(errc::peer_closed));
-    }
+    impl_->end_session(errc::connection_lost, engine::eof_reason(impl_->framer.in_frame(), "message"));
     return {};
 }
 

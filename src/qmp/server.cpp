@@ -31,6 +31,7 @@
 #include "engine/event_queue.hpp"
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
+#include "engine/state_table.hpp"
 #include "qmp/qemu_json.hpp"
 #include "qmp/schema_model.hpp"
 #include "qmp/wire.hpp"
@@ -43,11 +44,7 @@ using qemu::ordered_json;
 
 enum class input : std::uint8_t { capabilities_accepted, end, disconnect_delivered };
 
-struct transition {
-    server_state from;
-    input on;
-    server_state to;
-};
+using transition = engine::transition<server_state, input>;
 
 // Every legal move of the session. Anything else is refused by advance().
 constexpr transition transitions[] = {
@@ -109,15 +106,7 @@ struct server::impl {
     std::uint64_t violations = 0;
     std::uint64_t rejected = 0;
 
-    bool advance(input on) {
-        for (const transition& t : transitions) {
-            if (t.from == state && t.on == on) {
-                state = t.to;
-                return true;
-            }
-        }
-        return false;
-    }
+    bool advance(input on) { return engine::advance(state, transitions, on); }
 
     bool is_open() const { return state == server_state::negotiating || state == server_state::ready; }
 

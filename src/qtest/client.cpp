@@ -32,6 +32,7 @@
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
 #include "engine/session_input.hpp"
+#include "engine/state_table.hpp"
 #include "qtest/base64.hpp"
 #include "qtest/wire.hpp"
 #include "qwire/framing/line_framer.hpp"
@@ -41,11 +42,7 @@ namespace {
 
 enum class input : std::uint8_t { end, disconnect_delivered };
 
-struct transition {
-    client_state from;
-    input on;
-    client_state to;
-};
+using transition = engine::transition<client_state, input>;
 
 // Every legal move of the session. Anything else is refused by advance().
 constexpr transition transitions[] = {
@@ -96,15 +93,7 @@ struct client::impl {
     std::uint64_t violations = 0;
     std::uint64_t late = 0;
 
-    bool advance(input on) {
-        for (const transition& t : transitions) {
-            if (t.from == state && t.on == on) {
-                state = t.to;
-                return true;
-            }
-        }
-        return false;
-    }
+    bool advance(input on) { return engine::advance(state, transitions, on); }
 
     bool is_open() const { return state == client_state::ready; }
 
