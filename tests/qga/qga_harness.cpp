@@ -7,13 +7,6 @@
 namespace qwire::test {
 namespace {
 
-template <class... F>
-struct overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
-
 const char* state_name(qga::client_state s) {
     switch (s) {
         case qga::client_state::unsynced: return "unsynced";
@@ -50,18 +43,7 @@ std::string describe(const qga::client_event& event) {
 }
 
 std::vector<std::string> drain_events(qga::client& client) {
-    std::vector<std::string> out;
-    while (auto e = client.next_event()) out.push_back(describe(*e));
-    return out;
-}
-
-std::string drain_output(qga::client& client) {
-    std::string out;
-    for (auto view = client.pending_output(); !view.bytes.empty(); view = client.pending_output()) {
-        out += view.bytes;
-        client.consume_output(view.bytes.size());
-    }
-    return out;
+    return drain_described(client, [](const qga::client_event& e) { return describe(e); });
 }
 
 std::string summary(const qga::client& client) {
@@ -78,7 +60,7 @@ std::string sync_bytes(std::uint64_t token) {
     return "\xff{\"execute\":\"guest-sync-delimited\",\"arguments\":{\"id\":" + std::to_string(token) + "}}";
 }
 
-std::ostream& operator<<(std::ostream& out, const session_log& log) {
+std::ostream& operator<<(std::ostream& out, const qga_log& log) {
     out << "events:\n";
     for (const auto& e : log.events) out << "  " << e << "\n";
     return out << "written: " << log.written << "\nend: " << log.end;
@@ -89,9 +71,9 @@ scenario& scenario::at(std::size_t offset, action a) {
     return *this;
 }
 
-session_log scenario::run(const pieces& input) const {
+qga_log scenario::run(const pieces& input) const {
     qga::client client(options);
-    session_log log;
+    qga_log log;
     std::size_t fed = 0;
     auto next_action = actions.begin();
     const auto run_due = [&] {
@@ -131,10 +113,10 @@ session_log scenario::run(const pieces& input) const {
     return log;
 }
 
-session_log scenario::check(std::string_view input, const std::vector<std::string>& expected) const {
-    const session_log whole = run({input});
+qga_log scenario::check(std::string_view input, const std::vector<std::string>& expected) const {
+    const qga_log whole = run({input});
     CHECK(whole.events == expected);
-    check_every_split<session_log>(input, whole, [this](const pieces& p) { return run(p); });
+    check_every_split<qga_log>(input, whole, [this](const pieces& p) { return run(p); });
     return whole;
 }
 

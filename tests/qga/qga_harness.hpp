@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "client_scenario.hpp"
 #include "qwire/qga/client.hpp"
-#include "testing.hpp"
 
 namespace qwire::test {
 
@@ -25,9 +25,6 @@ std::string describe(const qga::client_event& event);
 
 /// Pulls every waiting event, described.
 std::vector<std::string> drain_events(qga::client& client);
-
-/// Writes everything the client wants to write; returns it.
-std::string drain_output(qga::client& client);
 
 /// "ready pending=0 violations=0 discarded=1": the client's state and counters.
 std::string summary(const qga::client& client);
@@ -54,14 +51,14 @@ std::string sync_bytes(std::uint64_t token);
 inline const std::string synced_1 = "\xff{\"return\": 1}\n";
 
 /// What a scenario produced: every event described, every byte written, the final summary.
-struct session_log {
+struct qga_log {
     std::vector<std::string> events;
     std::string written;
     std::string end;  ///< summary() after the input and the last action, before events are pulled
-    friend bool operator==(const session_log&, const session_log&) = default;
+    friend bool operator==(const qga_log&, const qga_log&) = default;
 };
 
-std::ostream& operator<<(std::ostream& out, const session_log& log);
+std::ostream& operator<<(std::ostream& out, const qga_log& log);
 
 using action = std::function<void(qga::client&)>;
 
@@ -75,10 +72,10 @@ struct scenario {
     /// Adds an action at a byte offset; returns *this.
     scenario& at(std::size_t offset, action a);
 
-    session_log run(const pieces& input) const;
+    qga_log run(const pieces& input) const;
     /// Runs the input whole, byte by byte and at every two-piece split; checks that each run
     /// gives `expected` events and the same log as the whole run. Returns the whole run's log.
-    session_log check(std::string_view input, const std::vector<std::string>& expected) const;
+    qga_log check(std::string_view input, const std::vector<std::string>& expected) const;
 };
 
 // Actions that REQUIRE success.

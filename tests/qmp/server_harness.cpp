@@ -45,15 +45,6 @@ std::string describe(const qmp::server_event& event) {
     return "disconnect " + std::string(to_string(std::get<disconnect>(event).reason.code()));
 }
 
-std::string drain_output(qmp::server& server) {
-    std::string out;
-    for (auto view = server.pending_output(); !view.bytes.empty(); view = server.pending_output()) {
-        out += view.bytes;
-        server.consume_output(view.bytes.size());
-    }
-    return out;
-}
-
 nlohmann::json running_status() { return {{"status", "running"}, {"singlestep", false}, {"running", true}}; }
 
 void answer_at_once(qmp::server& server, const qmp::command& c) {

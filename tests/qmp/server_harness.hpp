@@ -19,9 +19,6 @@ namespace qwire::test {
 /// "request_failed 0 connection_lost", "disconnect peer_closed".
 std::string describe(const qmp::server_event& event);
 
-/// Writes everything the server wants to write; returns it.
-std::string drain_output(qmp::server& server);
-
 /// What the application does with each command the server hands out.
 using responder = std::function<void(qmp::server&, const qmp::command&)>;
 

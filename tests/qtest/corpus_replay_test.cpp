@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 using qwire::errc;
 using qwire::test::drain_events;
 using qwire::test::drain_output;
-using qwire::test::qtest_log;
+using qwire::test::session_log;
 using qwire::test::qtest_scenario;
 namespace qtest = qwire::qtest;
 using C = qtest::client;
@@ -69,10 +69,10 @@ void send(C& c, const step& st) {
 }
 
 // Sends the commands when the recording did and feeds the server bytes in recorded sizes.
-qtest_log replay_chunks(const session& s, const std::vector<std::string>& recorded, const std::string& s2c,
+session_log replay_chunks(const session& s, const std::vector<std::string>& recorded, const std::string& s2c,
                         const nlohmann::json& chunks) {
     C c;
-    qtest_log log;
+    session_log log;
     std::size_t next_step = 0, fed = 0;
     for (const auto& chunk : chunks["chunks"]) {
         std::size_t size = chunk[2].get<std::size_t>();
@@ -110,10 +110,10 @@ void replay(const session& s) {
         for (const step& st : s.steps) send(c, st);
     };
     sc.after = s.after;
-    const qtest_log whole = sc.check(*s2c, s.expected);
+    const session_log whole = sc.check(*s2c, s.expected);
     CHECK(whole.written == written);
 
-    const qtest_log as_recorded = replay_chunks(s, recorded, *s2c, nlohmann::json::parse(*chunks));
+    const session_log as_recorded = replay_chunks(s, recorded, *s2c, nlohmann::json::parse(*chunks));
     CHECK(as_recorded.events == s.expected);
     CHECK(as_recorded.written == written);
 }

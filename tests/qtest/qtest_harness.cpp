@@ -1,18 +1,10 @@
 #include "qtest_harness.hpp"
 
 #include <cstdio>
-#include <ostream>
 #include <variant>
 
 namespace qwire::test {
 namespace {
-
-template <class... F>
-struct overloaded : F... {
-    using F::operator()...;
-};
-template <class... F>
-overloaded(F...) -> overloaded<F...>;
 
 std::string describe_value(const qtest::reply_value& value) {
     return std::visit(
@@ -62,51 +54,7 @@ std::string describe(const qtest::client_event& event) {
 }
 
 std::vector<std::string> drain_events(qtest::client& client) {
-    std::vector<std::string> out;
-    while (auto e = client.next_event()) out.push_back(describe(*e));
-    return out;
-}
-
-std::string drain_output(qtest::client& client) {
-    std::string out;
-    for (auto view = client.pending_output(); !view.bytes.empty(); view = client.pending_output()) {
-        out += view.bytes;
-        client.consume_output(view.bytes.size());
-    }
-    return out;
-}
-
-std::ostream& operator<<(std::ostream& out, const qtest_log& log) {
-    out << "events:\n";
-    for (const auto& e : log.events) out << "  " << e << "\n";
-    return out << "written:\n" << log.written;
-}
-
-qtest_log qtest_scenario::run(const pieces& input) const {
-    qtest::client client(options);
-    qtest_log log;
-    before(client);
-    log.written += drain_output(client);
-    std::string scratch;
-    for (std::string_view piece : input) {
-        scratch.assign(piece);
-        const auto fed = client.receive(scratch);
-        if (!fed) log.events.push_back("receive refused: " + std::string(to_string(fed.error().code())));
-        scratch.assign(scratch.size(), '#');  // the client must not keep views into fed bytes
-        log.written += drain_output(client);
-    }
-    after(client);
-    log.written += drain_output(client);
-    auto events = drain_events(client);
-    log.events.insert(log.events.end(), events.begin(), events.end());
-    return log;
-}
-
-qtest_log qtest_scenario::check(std::string_view input, const std::vector<std::string>& expected) const {
-    const qtest_log whole = run({input});
-    CHECK(whole.events == expected);
-    check_every_split<qtest_log>(input, whole, [this](const pieces& p) { return run(p); });
-    return whole;
+    return drain_described(client, [](const qtest::client_event& e) { return describe(e); });
 }
 
 std::uint64_t sent(const tl::expected<request_id, error>& result) {
