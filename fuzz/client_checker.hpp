@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <limits>
@@ -118,6 +119,26 @@ public:
         }
         FUZZ_CHECK(async <= client_.options().max_undelivered_events);
         FUZZ_CHECK(client_.pending_requests() == outcomes_.open().size());
+    }
+
+    /// The operations every client harness has, after its own: 0 time passes (a u16 of ms), 1
+    /// time jumps to the next deadline, 2 a few bytes are written (a byte's worth), 3 all are
+    /// written, 4 close(); anything else pulls the waiting events. `now` is the harness's clock.
+    void common_op(unsigned op, input& in, time_point& now) {
+        switch (op) {
+        case 0:
+            now += std::chrono::milliseconds(in.u16());
+            handle_timeout(now);
+            break;
+        case 1:
+            if (const auto deadline = client_.next_deadline(); deadline && *deadline > now) now = *deadline;
+            handle_timeout(now);
+            break;
+        case 2: write_output(in.byte()); break;
+        case 3: write_output(std::numeric_limits<std::size_t>::max()); break;
+        case 4: close(); break;
+        default: drain_events(); break;
+        }
     }
 
     /// Ends the session (EOF) if it is still open, drains, and checks that everything ended.

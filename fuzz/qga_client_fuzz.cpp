@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -83,7 +82,8 @@ std::vector<qga_checker::event> run(const std::uint8_t* data, std::size_t size, 
     qga_checker c(options_from(in.byte()), sentinels_and_json());
     std::uint64_t token = 1;
     while (!in.empty()) {
-        switch (in.byte() % 12) {
+        const unsigned op = in.byte() % 12;
+        switch (op) {
         case 0: {
             token = in.byte() + 1;
             qwire::qga::sync_options o;
@@ -107,18 +107,7 @@ std::vector<qga_checker::event> run(const std::uint8_t* data, std::size_t size, 
         case 3: receive_raw(c, in.short_string(64), split); break;
         case 4: c.receive(message(in, c, token)); break;
         case 5: c.receive_eof(); break;
-        case 6:
-            now += milliseconds(in.u16());
-            c.handle_timeout(now);
-            break;
-        case 7:
-            if (const auto deadline = c.client().next_deadline(); deadline && *deadline > now) now = *deadline;
-            c.handle_timeout(now);
-            break;
-        case 8: c.write_output(in.byte()); break;
-        case 9: c.write_output(std::numeric_limits<std::size_t>::max()); break;
-        case 10: c.close(); break;
-        default: c.drain_events(); break;
+        default: c.common_op(op - 6, in, now); break;
         }
     }
     c.finish();

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -90,7 +89,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     qwire::time_point now{std::chrono::seconds(1000)};
     qmp_client_checker c(options_from(in.byte(), now), json_objects());
     while (!in.empty()) {
-        switch (in.byte() % 12) {
+        const unsigned op = in.byte() % 12;
+        switch (op) {
         case 0: execute(in, c, now); break;
         case 1:
             c.cancel(c.pick_open(in.byte()));
@@ -99,18 +99,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 3: c.receive(message(in, c) + "\r\n"); break;
         case 4: c.receive_eof(); break;
         case 5: c.transport_failed(std::make_error_code(std::errc::connection_reset)); break;
-        case 6:
-            now += milliseconds(in.u16());
-            c.handle_timeout(now);
-            break;
-        case 7:
-            if (const auto deadline = c.client().next_deadline(); deadline && *deadline > now) now = *deadline;
-            c.handle_timeout(now);
-            break;
-        case 8: c.write_output(in.byte()); break;
-        case 9: c.write_output(std::numeric_limits<std::size_t>::max()); break;
-        case 10: c.close(); break;
-        default: c.drain_events(); break;
+        default: c.common_op(op - 6, in, now); break;
         }
     }
     c.finish();

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -116,24 +115,14 @@ std::vector<qtest_checker::event> run(const std::uint8_t* data, std::size_t size
     qwire::time_point now{std::chrono::seconds(1000)};
     qtest_checker c(options_from(in.byte()), qtest_lines());
     while (!in.empty()) {
-        switch (in.byte() % 11) {
+        const unsigned op = in.byte() % 11;
+        switch (op) {
         case 0: command(in, c, now); break;
         case 1: c.cancel(c.pick_open(in.byte())); break;
         case 2: receive_raw(c, in.short_string(64), split); break;
         case 3: c.receive(line(in)); break;
         case 4: c.receive_eof(); break;
-        case 5:
-            now += milliseconds(in.u16());
-            c.handle_timeout(now);
-            break;
-        case 6:
-            if (const auto deadline = c.client().next_deadline(); deadline && *deadline > now) now = *deadline;
-            c.handle_timeout(now);
-            break;
-        case 7: c.write_output(in.byte()); break;
-        case 8: c.write_output(std::numeric_limits<std::size_t>::max()); break;
-        case 9: c.close(); break;
-        default: c.drain_events(); break;
+        default: c.common_op(op - 5, in, now); break;
         }
     }
     c.finish();
