@@ -28,6 +28,7 @@
 #include "engine/lazy_deque.hpp"
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
+#include "engine/session_calls.hpp"
 #include "engine/session_input.hpp"
 #include "engine/state_table.hpp"
 #include "qmp/wire.hpp"
@@ -438,15 +439,11 @@ tl::expected<void, error> client::receive(std::span<const std::byte> bytes) {
 }
 
 tl::expected<void, error> client::receive_eof() {
-    if (auto open = impl_->require_open(); !open) return open;
-    impl_->end_session(errc::connection_lost, engine::eof_reason(impl_->framer.in_frame(), "message"));
-    return {};
+    return engine::end_at_eof(*impl_, impl_->framer.in_frame(), "message");
 }
 
 tl::expected<void, error> client::transport_failed(std::error_code ec) {
-    if (auto open = impl_->require_open(); !open) return open;
-    impl_->end_session(errc::connection_lost, error(errc::connection_lost, "the transport failed", ec));
-    return {};
+    return engine::end_on_transport_failure(*impl_, ec);
 }
 
 tl::expected<void, error> client::handle_timeout(time_point now) {
@@ -470,16 +467,9 @@ tl::expected<void, error> client::cancel(request_id id) {
     return {};
 }
 
-tl::expected<void, error> client::close() {
-    if (auto open = impl_->require_open(); !open) return open;
-    impl_->end_session(errc::cancelled, error(errc::closed, "close() was called"));
-    return {};
-}
+tl::expected<void, error> client::close() { return engine::close_session(*impl_); }
 
-output_view client::pending_output() const noexcept {
-    if (!impl_->is_open()) return {};
-    return impl_->output.pending();
-}
+output_view client::pending_output() const noexcept { return engine::pending_output_of(*impl_); }
 
 void client::consume_output(std::size_t n) {
     if (!impl_->is_open()) return;
@@ -495,10 +485,6 @@ std::optional<time_point> client::next_deadline() const {
     return earliest;
 }
 
-std::optional<client_event> client::next_event() {
-    auto e = impl_->events.pop();
-    if (e && std::holds_alternative<disconnect>(*e)) impl_->advance(input::disconnect_delivered);
-    return e;
-}
+std::optional<client_event> client::next_event() { return engine::pop_event(*impl_, input::disconnect_delivered); }
 
 }  // namespace qwire::qmp

@@ -31,6 +31,7 @@
 #include "engine/event_queue.hpp"
 #include "engine/output_queue.hpp"
 #include "engine/pending_table.hpp"
+#include "engine/session_calls.hpp"
 #include "engine/state_table.hpp"
 #include "qmp/qemu_json.hpp"
 #include "qmp/schema_model.hpp"
@@ -317,20 +318,11 @@ tl::expected<void, error> server::receive(std::span<const std::byte> bytes) {
 }
 
 tl::expected<void, error> server::receive_eof() {
-    if (auto open = impl_->require_open(); !open) return open;
-    if (impl_->reader.in_message()) {
-        impl_->end_session(errc::connection_lost,
-                           error(errc::connection_lost, "the client closed the connection inside a message"));
-    } else {
-        impl_->end_session(errc::connection_lost, error(errc::peer_closed));
-    }
-    return {};
+    return engine::end_at_eof(*impl_, impl_->reader.in_message(), "message");
 }
 
 tl::expected<void, error> server::transport_failed(std::error_code ec) {
-    if (auto open = impl_->require_open(); !open) return open;
-    impl_->end_session(errc::connection_lost, error(errc::connection_lost, "the transport failed", ec));
-    return {};
+    return engine::end_on_transport_failure(*impl_, ec);
 }
 
 tl::expected<void, error> server::handle_timeout(time_point) { return impl_->require_open(); }
@@ -364,16 +356,9 @@ tl::expected<void, error> server::emit_event(std::string_view name, const nlohma
     return {};
 }
 
-tl::expected<void, error> server::close() {
-    if (auto open = impl_->require_open(); !open) return open;
-    impl_->end_session(errc::cancelled, error(errc::closed, "close() was called"));
-    return {};
-}
+tl::expected<void, error> server::close() { return engine::close_session(*impl_); }
 
-output_view server::pending_output() const noexcept {
-    if (!impl_->is_open()) return {};
-    return impl_->output.pending();
-}
+output_view server::pending_output() const noexcept { return engine::pending_output_of(*impl_); }
 
 void server::consume_output(std::size_t n) {
     if (!impl_->is_open()) return;
@@ -383,10 +368,6 @@ void server::consume_output(std::size_t n) {
 
 std::optional<time_point> server::next_deadline() const { return std::nullopt; }
 
-std::optional<server_event> server::next_event() {
-    auto e = impl_->events.pop();
-    if (e && std::holds_alternative<disconnect>(*e)) impl_->advance(input::disconnect_delivered);
-    return e;
-}
+std::optional<server_event> server::next_event() { return engine::pop_event(*impl_, input::disconnect_delivered); }
 
 }  // namespace qwire::qmp
