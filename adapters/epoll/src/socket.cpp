@@ -84,8 +84,10 @@ tl::expected<unique_fd, error> start_connect(const endpoint& where, bool& in_pro
         if (!addr) return tl::unexpected(addr.error());
         unique_fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (!fd) return failed("socket");
+        // EAGAIN here is not a connect in progress: the listener's backlog is full and this
+        // socket is not connected. The error says so; the caller may try again.
         if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) < 0) {
-            if (errno != EINPROGRESS && errno != EAGAIN) return failed("connect to " + where.to_string());
+            if (errno != EINPROGRESS) return failed("connect to " + where.to_string());
             in_progress = true;
         }
         return fd;

@@ -7,31 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "in_process_server.hpp"
 #include "qwire/epoll/qmp_connection.hpp"
 #include "qwire/qmp/server.hpp"
 #include "testing.hpp"
 
 using namespace std::chrono_literals;
 
-namespace {
-
-// Moves bytes between the server and its end of the socket and answers every command.
-void pump(qwire::qmp::server& server, int fd) {
-    char buffer[4096];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, MSG_DONTWAIT)) > 0;) {
-        REQUIRE(server.receive(std::string_view(buffer, static_cast<std::size_t>(n))));
-    }
-    while (auto e = server.next_event()) {
-        if (auto* c = std::get_if<qwire::qmp::command>(&*e)) REQUIRE(server.reply(c->id, {{"status", "running"}}));
-    }
-    for (auto out = server.pending_output(); !out.bytes.empty(); out = server.pending_output()) {
-        const ssize_t n = ::send(fd, out.bytes.data(), out.bytes.size(), MSG_DONTWAIT);
-        REQUIRE(n > 0);
-        server.consume_output(static_cast<std::size_t>(n));
-    }
-}
-
-}  // namespace
+using qwire::test::pump;
 
 TEST_CASE("epoll adopt: a session on a socketpair, then finished when the peer closes") {
     int pair[2];

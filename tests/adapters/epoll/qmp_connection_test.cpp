@@ -157,8 +157,11 @@ TEST_CASE("epoll: one loop serves 20 QEMU processes, 200 commands each") {
         return true;
     };
     REQUIRE(run_until(loop, all_done, 120s));
-    for (const auto& r : recs) {
-        CHECK(r.replies == 200);
-        CHECK(r.disconnects == 0);
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+        const auto ends = recs[i].all<qwire::disconnect>();
+        INFO("connection " << i << (ends.empty() ? std::string() : " ended: " + ends.front().reason.message())
+                           << "\nQEMU said: " << qemus[i].log());
+        CHECK(recs[i].replies == 200);
+        CHECK(ends.empty());
     }
 }

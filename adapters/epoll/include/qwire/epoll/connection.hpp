@@ -242,10 +242,22 @@ private:
     void dial() {
         phase_ = phase::dialing;
         phase_deadline_ = loop::now() + options_.connect_timeout;
+        try_connect();
+    }
+
+    // One connect attempt. A Unix socket whose listen backlog is full refuses at once with
+    // EAGAIN (QEMU listens with a backlog of 1 and may be slow to accept): that is tried again
+    // a little later, until the connect deadline, as a blocking connect would wait.
+    void try_connect() {
+        busy_retry_at_.reset();
         bool in_progress = false;
         auto fd = start_connect(*where_, in_progress);
         if (!fd) {
             const auto cause = fd.error().cause();
+            if (cause == std::errc::resource_unavailable_try_again) {
+                busy_retry_at_ = loop::now() + busy_retry_delay;
+                return;
+            }
             return fail_dial(cause ? cause : std::make_error_code(std::errc::invalid_argument));
         }
         if (!in_progress) return connected(std::move(*fd));
@@ -315,6 +327,7 @@ private:
             if (phase_ == phase::dialing) return fail_dial(std::make_error_code(std::errc::timed_out));
             if (phase_ == phase::waiting_to_redial) return start();
         }
+        if (phase_ == phase::dialing && busy_retry_at_ && now >= *busy_retry_at_) return try_connect();
         (void)client_.handle_timeout(now);
         flush();
         deliver();
@@ -323,6 +336,7 @@ private:
     std::optional<time_point> deadline() const override {
         auto d = client_.next_deadline();
         if (phase_deadline_ && (!d || *phase_deadline_ < *d)) d = phase_deadline_;
+        if (busy_retry_at_ && (!d || *busy_retry_at_ < *d)) d = busy_retry_at_;
         return d;
     }
 
@@ -396,6 +410,7 @@ private:
             sock_.reset();
         }
         interest_ = 0;
+        busy_retry_at_.reset();
         const auto& policy = options_.reconnect;
         if (closed_by_user_ || !policy || (policy->max_attempts != 0 && failures_ >= policy->max_attempts)) {
             phase_ = phase::finished;
@@ -423,6 +438,8 @@ private:
     Client client_;
     phase phase_ = phase::dialing;
     std::optional<time_point> phase_deadline_;  // connect, or the time to dial again
+    std::optional<time_point> busy_retry_at_;    // connect again: the listener's backlog was full
+    static constexpr duration busy_retry_delay = std::chrono::milliseconds(5);
     std::uint32_t interest_ = 0;
     bool closed_by_user_ = false;
     bool delivering_ = false;

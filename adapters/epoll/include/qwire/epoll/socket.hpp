@@ -62,7 +62,8 @@ private:
 /// Starts a non-blocking connect. On success the socket is connected or connecting
 /// (`in_progress`): wait for it to be writable, then call finish_connect(). Host names are
 /// resolved with getaddrinfo (blocking; pass an address to avoid it). Errors: connection_lost
-/// with the OS error (ENOENT, ECONNREFUSED, …) as cause; invalid_argument for a bad host.
+/// with the OS error (ENOENT, ECONNREFUSED, …) as cause; invalid_argument for a bad host. A
+/// Unix socket whose listener's backlog is full gives EAGAIN at once: not connected, try again.
 [[nodiscard]] QWIRE_API tl::expected<unique_fd, error> start_connect(const endpoint& where, bool& in_progress);
 
 /// The outcome of a connect that was in progress (SO_ERROR); empty when it succeeded.
