@@ -8,7 +8,8 @@
 /// from next_deadline(), and hands every event to the application's handler, in order. It closes
 /// the socket when the client emits `disconnect`. All protocol decisions stay in the client.
 ///
-/// It can dial (Unix path or host:port, non-blocking connect with a deadline), accept one
+/// It can dial (Unix path or host:port, non-blocking connect with a deadline; a Unix listener
+/// whose backlog is full, as a busy QEMU's often is, is dialled again until then), accept one
 /// connection on a listening Unix socket (for QEMU started with `server=off`, which dials us),
 /// or adopt a socket that is already connected (a socketpair).
 /// With a reconnect_policy it dials (or accepts) again after a lost connection, with a fresh
