@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <limits>
 #include <set>
@@ -68,6 +69,14 @@ public:
         const std::string copy(bytes);  // gone after the call: the client must not keep views into it
         const auto r = checked([&] { return client_.receive(copy); });
         if (!r) FUZZ_CHECK(!client_.is_open());
+    }
+    /// Receives `bytes` in one call, or with `split` in two, cut where their first byte says:
+    /// how raw bytes are cut must not change what the client does.
+    void receive_maybe_split(std::string_view bytes, bool split) {
+        if (!split || bytes.empty()) return receive(bytes);
+        const std::size_t at = static_cast<std::uint8_t>(bytes.front()) % (bytes.size() + 1);
+        receive(bytes.substr(0, at));
+        if (client_.is_open()) receive(bytes.substr(at));
     }
     void receive_eof() {
         checked([&] { return client_.receive_eof(); });

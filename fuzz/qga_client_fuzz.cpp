@@ -67,14 +67,6 @@ std::string message(input& in, qga_checker& c, std::uint64_t token) {
     }
 }
 
-// Raw bytes from the input, in one piece or cut in two where their first byte says.
-void receive_raw(qga_checker& c, std::string_view bytes, bool split) {
-    if (!split || bytes.empty()) return c.receive(bytes);
-    const std::size_t at = static_cast<std::uint8_t>(bytes.front()) % (bytes.size() + 1);
-    c.receive(bytes.substr(0, at));
-    if (c.client().is_open()) c.receive(bytes.substr(at));
-}
-
 // Runs the operations; with `split`, raw bytes arrive in two receive() calls instead of one.
 std::vector<qga_checker::event> run(const std::uint8_t* data, std::size_t size, bool split) {
     input in(data, size);
@@ -104,7 +96,7 @@ std::vector<qga_checker::event> run(const std::uint8_t* data, std::size_t size, 
             break;
         }
         case 2: c.cancel(c.pick_open(in.byte())); break;
-        case 3: receive_raw(c, in.short_string(64), split); break;
+        case 3: c.receive_maybe_split(in.short_string(64), split); break;
         case 4: c.receive(message(in, c, token)); break;
         case 5: c.receive_eof(); break;
         default: c.common_op(op - 6, in, now); break;

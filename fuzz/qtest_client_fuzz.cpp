@@ -101,14 +101,6 @@ std::string line(input& in) {
     }
 }
 
-// Raw bytes from the input, in one piece or cut in two where their first byte says.
-void receive_raw(qtest_checker& c, std::string_view bytes, bool split) {
-    if (!split || bytes.empty()) return c.receive(bytes);
-    const std::size_t at = static_cast<std::uint8_t>(bytes.front()) % (bytes.size() + 1);
-    c.receive(bytes.substr(0, at));
-    if (c.client().is_open()) c.receive(bytes.substr(at));
-}
-
 // Runs the operations; with `split`, raw bytes arrive in two receive() calls instead of one.
 std::vector<qtest_checker::event> run(const std::uint8_t* data, std::size_t size, bool split) {
     input in(data, size);
@@ -119,7 +111,7 @@ std::vector<qtest_checker::event> run(const std::uint8_t* data, std::size_t size
         switch (op) {
         case 0: command(in, c, now); break;
         case 1: c.cancel(c.pick_open(in.byte())); break;
-        case 2: receive_raw(c, in.short_string(64), split); break;
+        case 2: c.receive_maybe_split(in.short_string(64), split); break;
         case 3: c.receive(line(in)); break;
         case 4: c.receive_eof(); break;
         default: c.common_op(op - 5, in, now); break;
