@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,50 +79,52 @@ struct seen {
     }
 };
 
+// A connection dialing a full listener in a private folder, with what its handler saw.
+struct busy_dial {
+    explicit busy_dial(qwire::duration connect_timeout) {
+        epoll::connection_options options;
+        options.connect_timeout = connect_timeout;
+        conn = epoll::qmp_connection::connect(loop, *epoll::endpoint::parse(path), options, s.handler()).value();
+    }
+
+    qwire::test::temp_dir dir;
+    std::string path = dir.file("busy.sock");
+    full_listener busy{path};
+    epoll::loop loop = epoll::loop::create().value();
+    seen s;
+    qwire::time_point started = epoll::loop::now();
+    std::unique_ptr<epoll::qmp_connection> conn;
+};
+
 }  // namespace
 
 TEST_CASE("epoll connect: a Unix listener with a full backlog is dialled again until it has room") {
-    qwire::test::temp_dir dir;
-    const std::string path = dir.file("busy.sock");
-    full_listener busy(path);
-    auto loop = epoll::loop::create().value();
-    seen s;
-    epoll::connection_options options;
-    options.connect_timeout = 10s;
-    auto c = epoll::qmp_connection::connect(loop, *epoll::endpoint::parse(path), options, s.handler()).value();
-    REQUIRE(c->execute("query-status"));
-    for (int i = 0; i < 10; ++i) REQUIRE(loop.run_once(5ms));  // refused all along: still dialing
-    CHECK_FALSE(s.ended.has_value());
-    CHECK_FALSE(c->is_ready());
+    busy_dial d(10s);
+    REQUIRE(d.conn->execute("query-status"));
+    for (int i = 0; i < 10; ++i) REQUIRE(d.loop.run_once(5ms));  // refused all along: still dialing
+    CHECK_FALSE(d.s.ended.has_value());
+    CHECK_FALSE(d.conn->is_ready());
 
-    busy.fillers.clear();  // room in the backlog once the listener accepts what waits
+    d.busy.fillers.clear();  // room in the backlog once the listener accepts what waits
     qmp::server server;
     epoll::unique_fd peer;
-    for (int i = 0; i < 400 && s.replies == 0 && !s.ended; ++i) {
-        if (!peer) peer = busy.accept_dialer();
+    for (int i = 0; i < 400 && d.s.replies == 0 && !d.s.ended; ++i) {
+        if (!peer) peer = d.busy.accept_dialer();
         if (peer) qwire::test::pump(server, peer.get());
-        REQUIRE(loop.run_once(5ms));
+        REQUIRE(d.loop.run_once(5ms));
     }
-    INFO((s.ended ? s.ended->message() : std::string("no disconnect")));
-    CHECK(s.ready);
-    CHECK(s.replies == 1);
-    CHECK_FALSE(s.ended.has_value());
+    INFO((d.s.ended ? d.s.ended->message() : std::string("no disconnect")));
+    CHECK(d.s.ready);
+    CHECK(d.s.replies == 1);
+    CHECK_FALSE(d.s.ended.has_value());
 }
 
 TEST_CASE("epoll connect: a backlog that stays full ends the dial at the connect timeout") {
-    qwire::test::temp_dir dir;
-    const std::string path = dir.file("busy.sock");
-    full_listener busy(path);
-    auto loop = epoll::loop::create().value();
-    seen s;
-    epoll::connection_options options;
-    options.connect_timeout = 100ms;
-    auto c = epoll::qmp_connection::connect(loop, *epoll::endpoint::parse(path), options, s.handler()).value();
-    const auto start = epoll::loop::now();
-    for (int i = 0; i < 400 && !s.ended; ++i) REQUIRE(loop.run_once(10ms));
-    REQUIRE(s.ended.has_value());
-    CHECK(s.ended->code() == qwire::errc::connection_lost);
-    CHECK(s.ended->cause() == std::errc::timed_out);
-    CHECK(epoll::loop::now() - start >= 100ms);
-    CHECK(c->finished());
+    busy_dial d(100ms);
+    for (int i = 0; i < 400 && !d.s.ended; ++i) REQUIRE(d.loop.run_once(10ms));
+    REQUIRE(d.s.ended.has_value());
+    CHECK(d.s.ended->code() == qwire::errc::connection_lost);
+    CHECK(d.s.ended->cause() == std::errc::timed_out);
+    CHECK(epoll::loop::now() - d.started >= 100ms);
+    CHECK(d.conn->finished());
 }
