@@ -148,7 +148,12 @@ TEST_CASE("epoll: one loop serves 20 QEMU processes, 200 commands each") {
     std::vector<std::unique_ptr<epoll::qmp_connection>> conns;
     for (int i = 0; i < count; ++i) {
         conns.push_back(dial(loop, qemus[static_cast<std::size_t>(i)].socket_path(), recs[static_cast<std::size_t>(i)]));
-        for (int k = 0; k < 200; ++k) REQUIRE(conns.back()->execute(k % 2 ? "query-status" : "query-name"));
+        for (int k = 0; k < 200; ++k) {
+            const auto sent = conns.back()->execute(k % 2 ? "query-status" : "query-name");
+            INFO("connection " << i << ", command " << k << ": " << (sent ? std::string("sent") : sent.error().message())
+                               << "\nQEMU said: " << qemus[static_cast<std::size_t>(i)].log());
+            REQUIRE(sent);
+        }
     }
     auto all_done = [&] {
         for (const auto& r : recs) {
